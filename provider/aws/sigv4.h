@@ -7,10 +7,28 @@
 #define KMSRE_SIGV4_H
 
 #include <stddef.h>
+#include <openssl/types.h>
 #include "util/status.h"
 
 #define SIGV4_KEY_LEN 32
 #define SIGV4_HEX_LEN 64
+
+/* SHA-256 and HMAC, fetched once by the owner (the provider context) and
+ * shared read-only by every thread that signs. */
+struct sigv4_algs {
+    EVP_MD *sha256;
+    EVP_MAC *hmac;
+};
+
+enum kmsre_status sigv4_algs_fetch(struct sigv4_algs *algs,
+                                   OSSL_LIB_CTX *libctx, const char *propq);
+void sigv4_algs_free(struct sigv4_algs *algs);
+
+/* Lower-case hex SHA-256 of data (the payload hash of the canonical
+ * request); out gets SIGV4_HEX_LEN chars plus a NUL. */
+enum kmsre_status sigv4_hex_sha256(const struct sigv4_algs *algs,
+                                   const void *data, size_t len,
+                                   char out[SIGV4_HEX_LEN + 1]);
 
 struct sigv4_header {
     const char *name;  /* any case; compared and sorted lower-cased */
@@ -50,22 +68,27 @@ struct sigv4_state {
 /* kSigning = HMAC chain over "AWS4"+secret, date(8), region, service,
  * "aws4_request". Depends only on those inputs, so callers may cache it per
  * day. Intermediate keys are cleansed. */
-enum kmsre_status sigv4_derive_key(const char *secret, const char *date8,
+enum kmsre_status sigv4_derive_key(const struct sigv4_algs *algs,
+                                   const char *secret, const char *date8,
                                    const char *region, const char *service,
                                    unsigned char key[SIGV4_KEY_LEN]);
 
-enum kmsre_status sigv4_build_canonical_request(struct sigv4_state *st,
+enum kmsre_status sigv4_build_canonical_request(const struct sigv4_algs *algs,
+                                                struct sigv4_state *st,
                                                 const struct sigv4_request *r);
-enum kmsre_status sigv4_build_string_to_sign(struct sigv4_state *st,
+enum kmsre_status sigv4_build_string_to_sign(const struct sigv4_algs *algs,
+                                             struct sigv4_state *st,
                                              const struct sigv4_scope *scope);
-enum kmsre_status sigv4_build_signature(struct sigv4_state *st,
+enum kmsre_status sigv4_build_signature(const struct sigv4_algs *algs,
+                                        struct sigv4_state *st,
                                         const unsigned char key[SIGV4_KEY_LEN]);
 enum kmsre_status sigv4_build_authorization(struct sigv4_state *st,
                                             const char *access_key_id,
                                             const struct sigv4_scope *scope);
 
 /* All four stages with a precomputed signing key. */
-enum kmsre_status sigv4_sign(struct sigv4_state *st,
+enum kmsre_status sigv4_sign(const struct sigv4_algs *algs,
+                             struct sigv4_state *st,
                              const struct sigv4_request *r,
                              const struct sigv4_scope *scope,
                              const char *access_key_id,
