@@ -108,11 +108,22 @@ static const OSSL_DISPATCH prov_functions[] = {
      (void (*)(void))prov_get_reason_strings},
     {0, NULL}};
 
+int kmsre_prov_check_config(const struct kmsre_prov *prov)
+{
+    if (prov->config_error[0] == '\0')
+        return 1;
+    KMSRE_RAISE(prov, KMSRE_R_BAD_CONFIG, "%s", prov->config_error);
+    return 0;
+}
+
 struct kms_client *kmsre_prov_client(struct kmsre_prov *prov)
 {
     struct kms_client *client;
     char why[256] = "";
     enum kmsre_status st = KMSRE_OK;
+
+    if (!kmsre_prov_check_config(prov))
+        return NULL;
 
     pthread_mutex_lock(&prov->client_lock);
     if (prov->client == NULL)
@@ -152,18 +163,17 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 {
     OSSL_FUNC_core_get_params_fn *get_params = NULL;
     struct kmsre_prov *prov = OPENSSL_zalloc(sizeof(*prov));
-    char err[256] = "";
 
     if (prov == NULL)
         return 0;
     prov->handle = handle;
     capture_core(prov, in, &get_params);
     pthread_mutex_init(&prov->client_lock, NULL);
-    if (!kmsre_config_read(&prov->cfg, handle, get_params, err, sizeof(err))) {
-        KMSRE_RAISE(prov, KMSRE_R_BAD_CONFIG, "%s", err);
-        prov_teardown(prov);
-        return 0;
-    }
+    if (!kmsre_config_read(&prov->cfg, handle, get_params, prov->config_error,
+                           sizeof(prov->config_error))
+        && prov->config_error[0] == '\0')
+        snprintf(prov->config_error, sizeof(prov->config_error),
+                 "cannot read the provider configuration");
     *out = prov_functions;
     *provctx = prov;
     return 1;

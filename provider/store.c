@@ -34,6 +34,10 @@ static void *st_open(void *provctx, const char *uri)
     char err[256] = "";
     enum kmsre_status st;
 
+    if (!kmsre_prov_check_config(prov)) {
+        OPENSSL_free(ctx);
+        return NULL;
+    }
     if (ctx == NULL) {
         KMSRE_RAISE(prov, KMSRE_R_MALLOC_FAILURE, "store context");
         return NULL;

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include "http/http.h"
 #include "version.h"
 
@@ -211,7 +212,11 @@ static enum kmsre_status perform(CURL *h, const struct kmsre_http_request *req,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    /* libcurl's TLS leaves OpenSSL errors on the caller's queue; its own
+     * error text is what we report, so that noise is dropped. */
+    ERR_set_mark();
     rc = curl_easy_perform(h);
+    ERR_pop_to_mark();
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     if (sink.too_large) {
