@@ -170,8 +170,8 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     capture_core(prov, in, &get_params);
     pthread_mutex_init(&prov->client_lock, NULL);
     if (!kmsre_config_read(&prov->cfg, handle, get_params, prov->config_error,
-                           sizeof(prov->config_error))
-        && prov->config_error[0] == '\0')
+                           sizeof(prov->config_error)) &&
+        prov->config_error[0] == '\0')
         snprintf(prov->config_error, sizeof(prov->config_error),
                  "cannot read the provider configuration");
     *out = prov_functions;

@@ -87,12 +87,10 @@ enum kmsre_status sigv4_build_authorization(struct sigv4_state *st,
                                             const struct sigv4_scope *scope);
 
 /* All four stages with a precomputed signing key. */
-enum kmsre_status sigv4_sign(const struct sigv4_algs *algs,
-                             struct sigv4_state *st,
-                             const struct sigv4_request *r,
-                             const struct sigv4_scope *scope,
-                             const char *access_key_id,
-                             const unsigned char key[SIGV4_KEY_LEN]);
+enum kmsre_status
+sigv4_sign(const struct sigv4_algs *algs, struct sigv4_state *st,
+           const struct sigv4_request *r, const struct sigv4_scope *scope,
+           const char *access_key_id, const unsigned char key[SIGV4_KEY_LEN]);
 
 void sigv4_state_clear(struct sigv4_state *st);
 

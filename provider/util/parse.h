@@ -31,12 +31,12 @@ enum kmsre_status kmsre_grant_tokens_append(struct json_object **list,
                                             char *err, size_t errlen);
 
 enum kms_key_form {
-    KMS_KEY_FORM_OTHER = 0, /* passed to KMS as is */
-    KMS_KEY_FORM_KEY_ID,    /* 1234abcd-12ab-34cd-56ef-1234567890ab */
-    KMS_KEY_FORM_MRK_ID,    /* mrk-<32 hex> */
-    KMS_KEY_FORM_KEY_ARN,   /* arn:PARTITION:kms:REGION:ACCOUNT:key/ID */
+    KMS_KEY_FORM_OTHER = 0,  /* passed to KMS as is */
+    KMS_KEY_FORM_KEY_ID,     /* 1234abcd-12ab-34cd-56ef-1234567890ab */
+    KMS_KEY_FORM_MRK_ID,     /* mrk-<32 hex> */
+    KMS_KEY_FORM_KEY_ARN,    /* arn:PARTITION:kms:REGION:ACCOUNT:key/ID */
     KMS_KEY_FORM_ALIAS_NAME, /* alias/NAME */
-    KMS_KEY_FORM_ALIAS_ARN  /* arn:PARTITION:kms:REGION:ACCOUNT:alias/NAME */
+    KMS_KEY_FORM_ALIAS_ARN   /* arn:PARTITION:kms:REGION:ACCOUNT:alias/NAME */
 };
 
 struct kms_key_ref {
@@ -50,9 +50,8 @@ struct kms_key_ref {
 
 /* A bare key identifier (no "kms:" prefix, no query). Rejects empty or
  * over-long ids and any control character or white space. */
-enum kmsre_status kms_key_ref_parse_id(const char *id,
-                                       struct kms_key_ref *out, char *err,
-                                       size_t errlen);
+enum kmsre_status kms_key_ref_parse_id(const char *id, struct kms_key_ref *out,
+                                       char *err, size_t errlen);
 
 /* A store URI: "kms:ID", "kms://ID", each with an optional query
  * "?region=R&profile=P" (percent-decoded). The scheme is matched without

@@ -26,8 +26,8 @@ static int parses(const char *body, struct kms_reencrypt_resp *r)
 {
     char why[256];
 
-    return kms_reencrypt_parse(body, strlen(body), r, why, sizeof(why))
-           == KMSRE_OK;
+    return kms_reencrypt_parse(body, strlen(body), r, why, sizeof(why)) ==
+           KMSRE_OK;
 }
 
 static void test_response(void)
@@ -39,15 +39,15 @@ static void test_response(void)
                  "\"SYMMETRIC_DEFAULT\",\"DestinationEncryptionAlgorithm\":"
                  "\"RSAES_OAEP_SHA_1\",\"SourceKeyMaterialId\":\"ab\","
                  "\"Future\":{\"x\":[1]}}",
-                 &r)
-              && r.ciphertext_len == 4 && r.ciphertext[3] == 4
-              && strcmp(r.key_id, "arn:k") == 0
-              && strcmp(r.source_key_id, "arn:s") == 0
-              && strcmp(r.destination_algorithm, "RSAES_OAEP_SHA_1") == 0,
+                 &r) &&
+              r.ciphertext_len == 4 && r.ciphertext[3] == 4 &&
+              strcmp(r.key_id, "arn:k") == 0 &&
+              strcmp(r.source_key_id, "arn:s") == 0 &&
+              strcmp(r.destination_algorithm, "RSAES_OAEP_SHA_1") == 0,
           "response: all members, unknown ones ignored");
     kms_reencrypt_resp_clear(&r);
-    check(parses("{\"CiphertextBlob\":\"AQI=\",\"KeyId\":\"k\"}", &r)
-              && r.ciphertext_len == 2 && r.source_key_id == NULL,
+    check(parses("{\"CiphertextBlob\":\"AQI=\",\"KeyId\":\"k\"}", &r) &&
+              r.ciphertext_len == 2 && r.source_key_id == NULL,
           "response: padding decoded, optional members absent");
     kms_reencrypt_resp_clear(&r);
     check(!parses("{\"KeyId\":\"k\"}", &r), "response: no CiphertextBlob");
@@ -73,15 +73,15 @@ static void test_errors(void)
                     "\"message\":\"Key 'x' does not exist\"}";
 
     kms_error_parse(400, NULL, b, strlen(b), &e);
-    check(strcmp(e.type, "NotFoundException") == 0
-              && strcmp(e.message, "Key 'x' does not exist") == 0
-              && e.http_status == 400,
+    check(strcmp(e.type, "NotFoundException") == 0 &&
+              strcmp(e.message, "Key 'x' does not exist") == 0 &&
+              e.http_status == 400,
           "error: namespace stripped, message kept");
     b = "{\"__type\":\"ThrottlingException:http://internal\","
         "\"Message\":\"slow\\ndown\"}";
     kms_error_parse(400, NULL, b, strlen(b), &e);
-    check(strcmp(e.type, "ThrottlingException") == 0
-              && strcmp(e.message, "slow down") == 0,
+    check(strcmp(e.type, "ThrottlingException") == 0 &&
+              strcmp(e.message, "slow down") == 0,
           "error: suffix stripped, Message spelling, control chars removed");
     kms_error_parse(403, "AccessDeniedException", "{}", 2, &e);
     check(strcmp(e.type, "AccessDeniedException") == 0,
@@ -106,21 +106,20 @@ static void test_request(void)
                         "1234abcd-12ab-34cd-56ef-1234567890ab";
     req.destination_key_id = "alias/ExampleAlias";
     req.destination_context = ctx;
-    check(kms_reencrypt_build(&req, &body, &len) == KMSRE_OK
-              && strcmp(body,
-                        "{\"CiphertextBlob\":\"AQIDBAUGBwg=\",\"SourceKeyId\":"
-                        "\"arn:aws:kms:us-east-1:111122223333:key/"
-                        "1234abcd-12ab-34cd-56ef-1234567890ab\","
-                        "\"DestinationKeyId\":\"alias/ExampleAlias\","
-                        "\"DestinationEncryptionContext\":{\"purpose\":"
-                        "\"test\"}}")
-                     == 0
-              && len == strlen(body),
+    check(kms_reencrypt_build(&req, &body, &len) == KMSRE_OK &&
+              strcmp(body,
+                     "{\"CiphertextBlob\":\"AQIDBAUGBwg=\",\"SourceKeyId\":"
+                     "\"arn:aws:kms:us-east-1:111122223333:key/"
+                     "1234abcd-12ab-34cd-56ef-1234567890ab\","
+                     "\"DestinationKeyId\":\"alias/ExampleAlias\","
+                     "\"DestinationEncryptionContext\":{\"purpose\":"
+                     "\"test\"}}") == 0 &&
+              len == strlen(body),
           "request: the worked example's body, byte for byte");
     OPENSSL_free(body);
     req.dry_run = 1;
-    check(kms_reencrypt_build(&req, &body, &len) == KMSRE_OK
-              && strstr(body, "\"DryRun\":true") != NULL,
+    check(kms_reencrypt_build(&req, &body, &len) == KMSRE_OK &&
+              strstr(body, "\"DryRun\":true") != NULL,
           "request: DryRun");
     OPENSSL_free(body);
     json_object_put(ctx);
@@ -135,8 +134,7 @@ static void test_ini(void)
     struct aws_ini ini;
     const char *v;
 
-    check(aws_ini_parse(text, strlen(text), &ini) == KMSRE_OK,
-          "ini: parses");
+    check(aws_ini_parse(text, strlen(text), &ini) == KMSRE_OK, "ini: parses");
     v = aws_ini_get(&ini, "default", "region");
     check(v != NULL && strcmp(v, "eu-west-1") == 0, "ini: value trimmed");
     v = aws_ini_get(&ini, "profile dev", "s3.max_concurrent_requests");
@@ -153,36 +151,34 @@ static void test_endpoint(void)
     struct aws_endpoint ep;
     char why[256];
 
-    check(aws_endpoint_parse("https://localhost:4443", &ep, why, sizeof(why))
-                  == KMSRE_OK
-              && strcmp(ep.host, "localhost:4443") == 0
-              && strcmp(ep.path, "/") == 0
-              && strcmp(ep.url, "https://localhost:4443/") == 0,
+    check(aws_endpoint_parse("https://localhost:4443", &ep, why, sizeof(why)) ==
+                  KMSRE_OK &&
+              strcmp(ep.host, "localhost:4443") == 0 &&
+              strcmp(ep.path, "/") == 0 &&
+              strcmp(ep.url, "https://localhost:4443/") == 0,
           "endpoint: port kept in Host");
     check(aws_endpoint_parse("https://kms.eu-west-1.amazonaws.com:443/", &ep,
-                             why, sizeof(why))
-                  == KMSRE_OK
-              && strcmp(ep.host, "kms.eu-west-1.amazonaws.com") == 0,
+                             why, sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.host, "kms.eu-west-1.amazonaws.com") == 0,
           "endpoint: default port left out of Host");
-    check(aws_endpoint_parse("http://[::1]:8080/kms", &ep, why, sizeof(why))
-                  == KMSRE_OK
-              && ep.is_http && strcmp(ep.host, "[::1]:8080") == 0
-              && strcmp(ep.path, "/kms") == 0,
+    check(aws_endpoint_parse("http://[::1]:8080/kms", &ep, why, sizeof(why)) ==
+                  KMSRE_OK &&
+              ep.is_http && strcmp(ep.host, "[::1]:8080") == 0 &&
+              strcmp(ep.path, "/kms") == 0,
           "endpoint: IPv6, http, path");
-    check(aws_endpoint_parse("https://a b", &ep, why, sizeof(why))
-              != KMSRE_OK,
+    check(aws_endpoint_parse("https://a b", &ep, why, sizeof(why)) != KMSRE_OK,
           "endpoint: space refused");
-    check(aws_endpoint_parse("https://h\r\nX: y", &ep, why, sizeof(why))
-              != KMSRE_OK,
+    check(aws_endpoint_parse("https://h\r\nX: y", &ep, why, sizeof(why)) !=
+              KMSRE_OK,
           "endpoint: header injection refused");
-    check(aws_endpoint_parse("https://user@h", &ep, why, sizeof(why))
-              != KMSRE_OK,
+    check(aws_endpoint_parse("https://user@h", &ep, why, sizeof(why)) !=
+              KMSRE_OK,
           "endpoint: user info refused");
-    check(aws_endpoint_parse("https://h:99999", &ep, why, sizeof(why))
-              != KMSRE_OK,
+    check(aws_endpoint_parse("https://h:99999", &ep, why, sizeof(why)) !=
+              KMSRE_OK,
           "endpoint: bad port refused");
-    check(aws_endpoint_parse("https://h/?a=b", &ep, why, sizeof(why))
-              != KMSRE_OK,
+    check(aws_endpoint_parse("https://h/?a=b", &ep, why, sizeof(why)) !=
+              KMSRE_OK,
           "endpoint: query refused");
     check(aws_endpoint_parse("ftp://h", &ep, why, sizeof(why)) != KMSRE_OK,
           "endpoint: other schemes refused");
@@ -196,28 +192,23 @@ static void test_partitions(void)
 
     unsetenv("AWS_ENDPOINT_URL");
     unsetenv("AWS_ENDPOINT_URL_KMS");
-    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "cn-north-1", &ep,
-                                   why, sizeof(why))
-                  == KMSRE_OK
-              && strcmp(ep.host, "kms.cn-north-1.amazonaws.com.cn") == 0,
+    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "cn-north-1", &ep, why,
+                                   sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.host, "kms.cn-north-1.amazonaws.com.cn") == 0,
           "endpoint: China partition");
     check(aws_kms_endpoint_resolve(NULL, &sc, "default", "us-gov-west-1", &ep,
-                                   why, sizeof(why))
-                  == KMSRE_OK
-              && strcmp(ep.url, "https://kms.us-gov-west-1.amazonaws.com/")
-                     == 0,
+                                   why, sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.url, "https://kms.us-gov-west-1.amazonaws.com/") == 0,
           "endpoint: GovCloud");
     setenv("AWS_ENDPOINT_URL", "https://generic:1", 1);
     setenv("AWS_ENDPOINT_URL_KMS", "https://kms-only:2", 1);
-    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "us-east-1", &ep,
-                                   why, sizeof(why))
-                  == KMSRE_OK
-              && strcmp(ep.host, "kms-only:2") == 0,
+    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "us-east-1", &ep, why,
+                                   sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.host, "kms-only:2") == 0,
           "endpoint: AWS_ENDPOINT_URL_KMS over AWS_ENDPOINT_URL");
-    check(aws_kms_endpoint_resolve("https://cnf:3", &sc, "default",
-                                   "us-east-1", &ep, why, sizeof(why))
-                  == KMSRE_OK
-              && strcmp(ep.host, "cnf:3") == 0,
+    check(aws_kms_endpoint_resolve("https://cnf:3", &sc, "default", "us-east-1",
+                                   &ep, why, sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.host, "cnf:3") == 0,
           "endpoint: configuration over the environment");
 }
 

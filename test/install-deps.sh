@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs, from Debian/Ubuntu packages, whatever the build, the demo and the
+# tests need and this machine lacks. Already-present tools are kept (a
+# preinstalled AWS CLI or botocore is used as it is).
+set -euo pipefail
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+need=()
+want_pkg() { dpkg -s "$1" >/dev/null 2>&1 || need+=("$1"); }
+for p in build-essential cmake pkg-config openssl libssl-dev \
+         libcurl4-openssl-dev libjson-c-dev curl python3 ca-certificates; do
+    want_pkg "$p"
+done
+# The test KMS verifies signatures with botocore and keeps real crypto.
+kms_python_ok() {
+    for py in ${KMS_SERVER_PYTHON:-} python3 /usr/bin/python3; do
+        command -v "$py" >/dev/null 2>&1 &&
+            "$py" -c 'import botocore.auth, cryptography' 2>/dev/null && return 0
+    done
+    return 1
+}
+kms_python_ok || need+=(python3-botocore python3-cryptography)
+command -v aws >/dev/null 2>&1 || need+=(awscli)
+if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ]; then
+    # libasan/libubsan come with gcc; LeakSanitizer runs from them too.
+    want_pkg valgrind
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+    echo "install-deps: installing ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        "${need[@]}" >/dev/null
+fi

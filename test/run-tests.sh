@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The whole test suite, as CI runs it: installs what is missing, builds with
+# warnings as errors, runs every test, then builds again with ASan+UBSan and
+# runs the suite once more. Ends with ctest's summary.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+KMSRE_WITH_SANITIZERS=1 bash "$here/test/install-deps.sh"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+build() { # build DIR [cmake args]
+    local dir=$1; shift
+    cmake -S "$here" -B "$dir" -DKMSRE_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs" >/dev/null
+}
+
+build "$here/build"
+(cd "$here/build" && ctest -j"$jobs" --output-on-failure)
+
+if [ "${KMSRE_SKIP_SANITIZERS:-0}" != 1 ]; then
+    echo "== ASan+UBSan build =="
+    build "$here/build-asan" -DKMSRE_SANITIZE=ON
+    (cd "$here/build-asan" && ctest -j"$jobs" --output-on-failure)
+fi
