@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include "util/parse.h"
 
 #define NO_POS ((size_t)-1)
@@ -180,7 +181,7 @@ static enum kmsre_status check_utf8(const char *text, size_t len,
 
 static char *dup_n(const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
+    char *d = OPENSSL_malloc(n + 1);
 
     if (d == NULL)
         return NULL;
@@ -708,12 +709,12 @@ static enum kmsre_status ctx_parse_shorthand(const char *text, size_t len,
         return KMSRE_ERR_LIMIT;
     }
     map = json_object_new_object();
-    p.key = malloc(len + 1);
-    p.val = malloc(len + 1);
+    p.key = OPENSSL_malloc(len + 1);
+    p.val = OPENSSL_malloc(len + 1);
     if (map != NULL && p.key != NULL && p.val != NULL)
         rc = sh_parse_pairs(&p, map);
-    free(p.key);
-    free(p.val);
+    OPENSSL_free(p.key);
+    OPENSSL_free(p.val);
     if (rc != KMSRE_OK) {
         json_object_put(map);
         return rc;
@@ -1198,7 +1199,7 @@ static int hex_value(char c)
 /* Decodes %XX; a malformed escape or a decoded NUL leaves *out NULL. */
 static enum kmsre_status percent_decode(const char *s, size_t n, char **out)
 {
-    char *d = malloc(n + 1);
+    char *d = OPENSSL_malloc(n + 1);
     size_t i, o = 0;
     int hi, lo;
 
@@ -1213,7 +1214,7 @@ static enum kmsre_status percent_decode(const char *s, size_t n, char **out)
         hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
         lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
         if (lo < 0 || (hi == 0 && lo == 0)) {
-            free(d);
+            OPENSSL_free(d);
             return KMSRE_ERR_INVALID;
         }
         d[o++] = (char)(hi * 16 + lo);
@@ -1360,7 +1361,7 @@ static enum kmsre_status uri_parse_id(const char *rest, size_t n,
     if (id == NULL)
         return KMSRE_ERR_NOMEM;
     rc = kms_key_ref_parse_id(id, ref, err, errlen);
-    free(id);
+    OPENSSL_free(id);
     return rc;
 }
 
@@ -1389,8 +1390,8 @@ enum kmsre_status kms_key_ref_parse_uri(const char *uri,
         rc = uri_parse_query(qmark + 1, &q, err, errlen);
     if (rc == KMSRE_OK)
         rc = uri_apply_query(&ref, &q, err, errlen);
-    free(q.region);
-    free(q.profile);
+    OPENSSL_free(q.region);
+    OPENSSL_free(q.profile);
     if (rc != KMSRE_OK) {
         kms_key_ref_clear(&ref);
         return rc;
@@ -1405,11 +1406,11 @@ void kms_key_ref_clear(struct kms_key_ref *ref)
 {
     if (ref == NULL)
         return;
-    free(ref->key_id);
-    free(ref->region);
-    free(ref->profile);
-    free(ref->partition);
-    free(ref->account);
+    OPENSSL_free(ref->key_id);
+    OPENSSL_free(ref->region);
+    OPENSSL_free(ref->profile);
+    OPENSSL_free(ref->partition);
+    OPENSSL_free(ref->account);
     memset(ref, 0, sizeof(*ref));
     ref->form = KMS_KEY_FORM_OTHER;
 }
