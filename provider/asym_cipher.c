@@ -482,19 +482,21 @@ static int destination_target(struct kmsre_reenc_ctx *ctx,
     return 1;
 }
 
-static void raise_failure(struct kmsre_reenc_ctx *ctx, enum kmsre_status st,
-                          const struct kms_error *kerr, const char *why)
+/* The error text for a failed call; KMS's own answers carry their type,
+ * message, status and request id. Returns the reason to raise. */
+static int describe_failure(enum kmsre_status st, const struct kms_error *kerr,
+                            const char *why, char *buf, size_t len)
 {
     if (st != KMSRE_ERR_SERVICE) {
-        KMSRE_RAISE(ctx->prov, kmsre_reason_for_status(st), "%s", why);
-        return;
+        snprintf(buf, len, "%s", why);
+        return kmsre_reason_for_status(st);
     }
-    KMSRE_RAISE(ctx->prov, KMSRE_R_KMS_ERROR,
-                "KMS %s: %s (HTTP %ld, request id %s)",
-                kerr->type[0] != '\0' ? kerr->type : "error",
-                kerr->message[0] != '\0' ? kerr->message : "(no message)",
-                kerr->http_status,
-                kerr->request_id[0] != '\0' ? kerr->request_id : "none");
+    snprintf(buf, len, "KMS %s: %s (HTTP %ld, request id %s)",
+             kerr->type[0] != '\0' ? kerr->type : "error",
+             kerr->message[0] != '\0' ? kerr->message : "(no message)",
+             kerr->http_status,
+             kerr->request_id[0] != '\0' ? kerr->request_id : "none");
+    return KMSRE_R_KMS_ERROR;
 }
 
 static int deliver(struct kmsre_reenc_ctx *ctx, struct kms_reencrypt_resp *a,
@@ -541,9 +543,12 @@ static int re_encrypt(void *vctx, unsigned char *out, size_t *outlen,
     fill_request(ctx, &req, in, inlen);
     st = kms_client_reencrypt(client, &target, &req, &answer, &kerr, why,
                               sizeof(why));
-    if (st != KMSRE_OK)
-        raise_failure(ctx, st, &kerr, why);
-    else
+    if (st != KMSRE_OK) {
+        char msg[1024];
+        int reason = describe_failure(st, &kerr, why, msg, sizeof(msg));
+
+        KMSRE_RAISE(ctx->prov, reason, "%s", msg);
+    } else
         ok = deliver(ctx, &answer, out, outlen, outsize);
 end:
     kms_reencrypt_resp_clear(&answer);
