@@ -692,10 +692,13 @@ def op_re_encrypt(srv, args):
     src_ctx = args.get("SourceEncryptionContext")
     dst_ctx = args.get("DestinationEncryptionContext")
     blob = args.get("CiphertextBlob")
+    # The store lock covers look-ups and state checks only; the cryptography
+    # (RSA-4096 decryption is slow) runs outside it so concurrent callers overlap.
     with srv.store.lock:
         src, kind = decrypt_check(srv, "ReEncrypt", blob, args.get("SourceKeyId"),
                                   src_alg, src_ctx, ignore)
-        plaintext = None if ignore else decrypt_with(src, kind, blob, src_alg, src_ctx)
+    plaintext = None if ignore else decrypt_with(src, kind, blob, src_alg, src_ctx)
+    with srv.store.lock:
         dst = srv.store.resolve(args["DestinationKeyId"])
         encrypt_check(dst, "ReEncrypt", dst_alg, dst_ctx, plaintext)
         check_grant_tokens(srv, args)
@@ -1205,8 +1208,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reject_method()
 
     def reject_method(self):
-        self.read_body()
         rid = str(uuid.uuid4())
+        try:
+            self.read_body()
+        except KmsError:
+            pass        # read_body already asked for the connection to close
         self.send_error_json(KmsError("UnknownOperationException", None), rid)
         self.server.log(self.command, 400, "UnknownOperationException", rid)
 

@@ -443,6 +443,15 @@ expect_match "expired session credential" '\(ExpiredTokenException\) The securit
 check "CLI with session credential" env AWS_ACCESS_KEY_ID=$STS_AKID AWS_SECRET_ACCESS_KEY=sessionsecret \
     AWS_SESSION_TOKEN=tok-123 "${KMS[@]}" describe-key --key-id "$SYM"
 
+# Concurrency: parallel ReEncrypt calls (RSA source) on separate connections.
+b64ct=$(base64 -w0 <"$W/re2")
+for i in 1 2 3 4 5 6 7 8; do
+    "${RAW[@]}" ReEncrypt "{\"CiphertextBlob\":\"$b64ct\",\"SourceKeyId\":\"$R3\",\"SourceEncryptionAlgorithm\":\"RSAES_OAEP_SHA_1\",\"DestinationKeyId\":\"$SYM\",\"DestinationEncryptionContext\":{\"n\":\"$i\"}}" \
+        >"$W/par.$i" 2>&1 &
+done
+wait
+expect_eq "8 concurrent ReEncrypt calls succeed" 8 "$(cat "$W"/par.* | grep -c '^200 ')"
+
 # ------------------------------------------------------------------ fault injection
 ctl() { "${RAW[@]}" --control "$@"; }
 stat_field() { ctl GET /_control/stats | cut -d' ' -f2- | "$PY" -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
