@@ -16,6 +16,8 @@ bash "$here/test/kms-server/kmsctl.sh" start "$work/kms" >/dev/null
 . "$work/kms/env.sh"
 cd "$work"
 
+# Debian's AWS CLI v2.9 ignores AWS_ENDPOINT_URL: name the endpoint.
+aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*" >&2; "$@"; }
 

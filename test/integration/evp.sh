@@ -85,6 +85,8 @@ server_started=1
 # shellcheck disable=SC1091
 . "$tmp/kms/env.sh"
 ok "KMS test server on $KMS_SERVER_URL"
+# Debian's AWS CLI v2.9 ignores AWS_ENDPOINT_URL: always name the endpoint.
+aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 
 # aws_text ARGS...: text output of one CLI call (stderr to aws.err).
 aws_text() { aws "$@" --output text 2>>"$tmp/aws.err"; }

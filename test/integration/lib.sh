@@ -43,6 +43,11 @@ alias ossl='openssl pkeyutl -provider kmsreencrypt -provider default'
 VARS
 }
 
+# Debian's AWS CLI v2.9 ignores AWS_ENDPOINT_URL: always name the endpoint
+# (exported so `bash -c` checks see it too).
+aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+export -f aws
+
 # The provider loaded by flags, as a newcomer types it.
 PROV_FLAGS=(-provider-path "$BUILD_DIR" -provider kmsreencrypt -provider default)
 reencrypt() { openssl pkeyutl "${PROV_FLAGS[@]}" -encrypt "$@"; }
