@@ -84,8 +84,8 @@ static int expects_key(int expect)
            expect == OSSL_STORE_INFO_PUBKEY;
 }
 
-static int hand_over(struct kmsre_store_ctx *ctx, struct kmsre_key *key,
-                     OSSL_CALLBACK *object_cb, void *object_cbarg)
+static int hand_over(struct kmsre_key *key, OSSL_CALLBACK *object_cb,
+                     void *object_cbarg)
 {
     int object_type = OSSL_OBJECT_PKEY;
     OSSL_PARAM params[5];
@@ -103,7 +103,6 @@ static int hand_over(struct kmsre_store_ctx *ctx, struct kmsre_key *key,
     params[4] = OSSL_PARAM_construct_end();
     ok = object_cb(params, object_cbarg);
     kmsre_key_free(key); /* NULL when the keymgmt took it */
-    (void)ctx;
     return ok;
 }
 
@@ -134,7 +133,7 @@ static int st_load(void *loaderctx, OSSL_CALLBACK *object_cb,
     /* OSSL_STORE drops an object of the wrong kind: give the caller the
      * view it asked for (public with -pubin, private otherwise). */
     key->private_view = ctx->expect != OSSL_STORE_INFO_PUBKEY;
-    return hand_over(ctx, key, object_cb, object_cbarg);
+    return hand_over(key, object_cb, object_cbarg);
 }
 
 static int st_eof(void *loaderctx)
