@@ -169,8 +169,11 @@ static char *param_text(struct kmsre_reenc_ctx *ctx, const OSSL_PARAM *p)
                     "%s must be a UTF-8 string", p->key);
         return NULL;
     }
-    if (strlen(text) != p->data_size && p->data_size != 0 &&
-        text[p->data_size - 1] != '\0' && strlen(text) < p->data_size) {
+    /* data_size may or may not count a terminating NUL; any other NUL
+     * would silently cut the value short. */
+    if (strlen(text) + 1 < p->data_size ||
+        (strlen(text) < p->data_size &&
+         ((const char *)p->data)[p->data_size - 1] != '\0')) {
         KMSRE_RAISE(ctx->prov, KMSRE_R_INVALID_PARAMETER,
                     "%s contains a NUL byte", p->key);
         OPENSSL_free(text);

@@ -64,6 +64,8 @@ int kmsre_reason_for_status(enum kmsre_status st)
         return KMSRE_R_KMS_ERROR;
     case KMSRE_ERR_NO_CREDENTIALS:
         return KMSRE_R_NO_CREDENTIALS;
+    case KMSRE_ERR_NO_REGION:
+        return KMSRE_R_NO_REGION;
     case KMSRE_OK:
     case KMSRE_ERR_CRYPTO:
     default:

@@ -49,7 +49,7 @@ aws_region_resolve(const char *key_region, const char *cfg_region,
     snprintf(why, whylen,
              "no region: use a key ARN, the provider's region setting, "
              "AWS_REGION, AWS_DEFAULT_REGION or the profile's region");
-    return KMSRE_ERR_INVALID;
+    return KMSRE_ERR_NO_REGION;
 }
 
 static int host_char_ok(char c)

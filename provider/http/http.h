@@ -22,6 +22,8 @@ struct kmsre_http_request {
     size_t n_headers;
     const char *body;
     size_t body_len;
+    int allow_http; /* the endpoint is http://, which only explicit
+                       configuration can give; https otherwise */
 };
 
 struct kmsre_http_response {
@@ -37,7 +39,6 @@ struct kmsre_http_settings {
     const char *ca_bundle; /* NULL: the system store */
     long connect_timeout_ms;
     long request_timeout_ms;
-    int allow_http; /* only for an explicitly configured endpoint */
 };
 
 struct kmsre_http_ops {

@@ -120,8 +120,6 @@ static int set_constant_options(struct curl_transport *t, CURL *h)
     ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_SHARE, t->share) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, KMSRE_USER_AGENT) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
-                           s->allow_http ? "https,http" : "https") == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_SSLVERSION,
@@ -172,28 +170,33 @@ static void pool_put(struct curl_transport *t, CURL *h)
         curl_easy_cleanup(h);
 }
 
+/* "Name: value", wiped after use: one of them carries a session token. */
+static struct curl_slist *append_header(struct curl_slist *list,
+                                        const struct kmsre_http_header *h)
+{
+    size_t len = strlen(h->name) + strlen(h->value) + 3;
+    struct curl_slist *next = NULL;
+    char *line = OPENSSL_malloc(len);
+
+    if (line != NULL) {
+        snprintf(line, len, "%s: %s", h->name, h->value);
+        next = curl_slist_append(list, line);
+        OPENSSL_clear_free(line, len);
+    }
+    if (next == NULL)
+        curl_slist_free_all(list);
+    return next;
+}
+
 static struct curl_slist *make_header_list(const struct kmsre_http_request *r)
 {
-    struct curl_slist *list = NULL, *next;
-    char line[9000];
+    struct curl_slist *list;
     size_t i;
 
     /* No "Expect: 100-continue" round trip before the body. */
-    list = curl_slist_append(list, "Expect:");
-    for (i = 0; list != NULL && i < r->n_headers; i++) {
-        int n = snprintf(line, sizeof(line), "%s: %s", r->headers[i].name,
-                         r->headers[i].value);
-
-        if (n < 0 || (size_t)n >= sizeof(line)) {
-            curl_slist_free_all(list);
-            return NULL;
-        }
-        next = curl_slist_append(list, line);
-        if (next == NULL)
-            curl_slist_free_all(list);
-        list = next;
-    }
-    OPENSSL_cleanse(line, sizeof(line)); /* held a session token */
+    list = curl_slist_append(NULL, "Expect:");
+    for (i = 0; list != NULL && i < r->n_headers; i++)
+        list = append_header(list, &r->headers[i]);
     return list;
 }
 
@@ -205,6 +208,8 @@ static enum kmsre_status perform(CURL *h, const struct kmsre_http_request *req,
     char errbuf[CURL_ERROR_SIZE] = "";
     CURLcode rc;
 
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
+                     req->allow_http ? "http" : "https");
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);

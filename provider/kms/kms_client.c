@@ -49,22 +49,12 @@ static const char *ca_bundle(const struct kmsre_config *cfg)
     return env != NULL && *env != '\0' ? env : NULL;
 }
 
-static int endpoint_is_explicit(const struct kmsre_config *cfg)
-{
-    const char *a = getenv("AWS_ENDPOINT_URL_KMS"),
-               *b = getenv("AWS_ENDPOINT_URL");
-
-    return cfg->endpoint != NULL || (a != NULL && *a != '\0') ||
-           (b != NULL && *b != '\0');
-}
-
 enum kmsre_status kms_client_new(struct kms_client **out,
                                  const struct kmsre_config *cfg, char *why,
                                  size_t whylen)
 {
     struct kmsre_http_settings hs = {ca_bundle(cfg), cfg->connect_timeout_ms,
-                                     cfg->request_timeout_ms,
-                                     endpoint_is_explicit(cfg)};
+                                     cfg->request_timeout_ms};
     struct kms_client *c = OPENSSL_zalloc(sizeof(*c));
     enum kmsre_status st;
 
@@ -315,6 +305,7 @@ static enum kmsre_status call(struct kms_client *c, struct kms_session *s,
     req.n_headers = w.n_signed + 1;
     req.body = body;
     req.body_len = len;
+    req.allow_http = s->endpoint.is_http;
     st = kmsre_http_send(&c->http, &req, resp);
     sigv4_state_clear(&w.sig);
     if (st != KMSRE_OK)

@@ -150,6 +150,9 @@ should_fail "wrong secret key" "KMS InvalidSignatureException" \
     env AWS_SECRET_ACCESS_KEY=wrongwrongwrongwrongwrongwrongwrongwrong \
     openssl pkeyutl "${PROV_FLAGS[@]}" -encrypt -inkey kms:alias/new \
     -pkeyopt source-encryption-context:Dept=IT -in old.bin -out x.bin
+if grep -q "wrongwrong" "$WORK/sf.err" || grep -qF "$AWS_SECRET_ACCESS_KEY" "$WORK/sf.err"; then
+    not_ok "the signature error shows a secret key"
+else ok "the signature error shows no secret key"; fi
 should_fail "unknown access key" "KMS UnrecognizedClientException" \
     env AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE \
     openssl pkeyutl "${PROV_FLAGS[@]}" -encrypt -inkey kms:alias/new \
@@ -158,7 +161,6 @@ should_fail "an ARN's region decides the signing scope" \
     "InvalidSignatureException: Credential should be scoped to a valid region" \
     reencrypt -inkey "kms:arn:aws:kms:eu-west-1:${KMS_ACCOUNT}:alias/new" \
     -pkeyopt source-encryption-context:Dept=IT -in old.bin -out x.bin
-if grep -q "secret\|wrongwrong" "$WORK/sf.err"; then not_ok "error output leaks a secret"; else ok "no secret in error output"; fi
 
 # --- refused before any request ---
 : >empty.bin
@@ -183,7 +185,7 @@ local_failure "missing credentials" "no AWS credentials" \
     env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
     openssl pkeyutl "${PROV_FLAGS[@]}" -encrypt -inkey kms:alias/new \
     -pkeyopt source-encryption-context:Dept=IT -in old.bin -out x.bin
-local_failure "no region" "no AWS region|no region" \
+local_failure "no region" "no AWS region:.*no region: use a key ARN" \
     env -u AWS_REGION -u AWS_DEFAULT_REGION \
     openssl pkeyutl "${PROV_FLAGS[@]}" -encrypt -inkey kms:alias/new \
     -pkeyopt source-encryption-context:Dept=IT -in old.bin -out x.bin
