@@ -86,6 +86,13 @@
  *                       the system store)
  *  connect-timeout-ms   TCP+TLS connect timeout (default 3000)
  *  request-timeout-ms   whole-request timeout (default 30000)
+ *  max-attempts         attempts in all, first included (else
+ *                       AWS_MAX_ATTEMPTS, the profile's max_attempts, 3)
+ *  retry-mode           standard | adaptive | legacy (else AWS_RETRY_MODE,
+ *                       the profile's retry_mode, standard)
+ *  debug                true: one line per request on stderr (endpoint,
+ *                       operation, attempt, status, request id, time; never
+ *                       a secret); KMSRE_DEBUG=1 does the same
  */
 #define KMSRE_CONF_REGION "region"
 #define KMSRE_CONF_PROFILE "profile"
@@ -93,5 +100,8 @@
 #define KMSRE_CONF_CA_BUNDLE "ca-bundle"
 #define KMSRE_CONF_CONNECT_TIMEOUT_MS "connect-timeout-ms"
 #define KMSRE_CONF_REQUEST_TIMEOUT_MS "request-timeout-ms"
+#define KMSRE_CONF_MAX_ATTEMPTS "max-attempts"
+#define KMSRE_CONF_RETRY_MODE "retry-mode"
+#define KMSRE_CONF_DEBUG "debug"
 
 #endif

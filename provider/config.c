@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 #include "config.h"
 #include "kmsreencrypt.h"
+#include "kms/retry.h"
 #include "util/parse.h"
 
-enum conf_kind { CONF_STRING, CONF_MILLIS };
+enum conf_kind { CONF_STRING, CONF_MILLIS, CONF_ATTEMPTS, CONF_BOOL };
 
 /* One row per cnf key: where its value goes and how it is checked. */
 struct conf_key {
@@ -29,21 +31,37 @@ static const struct conf_key conf_keys[] = {
      offsetof(struct kmsre_config, connect_timeout_ms)},
     {KMSRE_CONF_REQUEST_TIMEOUT_MS, CONF_MILLIS,
      offsetof(struct kmsre_config, request_timeout_ms)},
+    {KMSRE_CONF_MAX_ATTEMPTS, CONF_ATTEMPTS,
+     offsetof(struct kmsre_config, max_attempts)},
+    {KMSRE_CONF_RETRY_MODE, CONF_STRING,
+     offsetof(struct kmsre_config, retry_mode)},
+    {KMSRE_CONF_DEBUG, CONF_BOOL, offsetof(struct kmsre_config, debug)},
 };
 
 #define N_CONF_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
-static int parse_millis(const char *text, long *out)
+static int parse_long(const char *text, long min, long max, long *out)
 {
     char *end;
     long v;
 
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v <= 0 || v > 3600000)
+    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
         return 0;
     *out = v;
     return 1;
+}
+
+static int parse_bool(const char *text, long *out)
+{
+    if (strcmp(text, "1") == 0 || strcasecmp(text, "true") == 0 ||
+        strcasecmp(text, "yes") == 0 || strcasecmp(text, "on") == 0)
+        return (*out = 1) == 1;
+    if (strcmp(text, "0") == 0 || strcasecmp(text, "false") == 0 ||
+        strcasecmp(text, "no") == 0 || strcasecmp(text, "off") == 0)
+        return (*out = 0) == 0;
+    return 0;
 }
 
 static int store_value(struct kmsre_config *cfg, const struct conf_key *key,
@@ -51,15 +69,24 @@ static int store_value(struct kmsre_config *cfg, const struct conf_key *key,
 {
     void *field = (char *)cfg + key->offset;
 
-    if (key->kind == CONF_MILLIS) {
-        if (!parse_millis(value, (long *)field)) {
-            snprintf(err, errlen,
-                     "%s must be a number of milliseconds (1..3600000)",
-                     key->name);
-            return 0;
-        }
-        return 1;
+    if (key->kind == CONF_MILLIS &&
+        !parse_long(value, 1, 3600000, (long *)field)) {
+        snprintf(err, errlen,
+                 "%s must be a number of milliseconds (1..3600000)", key->name);
+        return 0;
     }
+    if (key->kind == CONF_ATTEMPTS &&
+        !parse_long(value, 1, KMSRE_MAX_ATTEMPTS_LIMIT, (long *)field)) {
+        snprintf(err, errlen, "%s must be a number of attempts (1..%d)",
+                 key->name, KMSRE_MAX_ATTEMPTS_LIMIT);
+        return 0;
+    }
+    if (key->kind == CONF_BOOL && !parse_bool(value, (long *)field)) {
+        snprintf(err, errlen, "%s must be true or false", key->name);
+        return 0;
+    }
+    if (key->kind != CONF_STRING)
+        return 1;
     if (*value == '\0')
         return 1; /* an empty value means "not configured" */
     *(char **)field = OPENSSL_strdup(value);
@@ -73,6 +100,16 @@ static int store_value(struct kmsre_config *cfg, const struct conf_key *key,
 static int check_config(const struct kmsre_config *cfg, char *err,
                         size_t errlen)
 {
+    enum kms_retry_mode mode;
+
+    if (cfg->retry_mode != NULL &&
+        !kms_retry_mode_parse(cfg->retry_mode, &mode)) {
+        snprintf(err, errlen,
+                 "retry-mode must be standard, adaptive or legacy, not "
+                 "\"%.32s\"",
+                 cfg->retry_mode);
+        return 0;
+    }
     if (cfg->region != NULL && !kmsre_region_is_valid(cfg->region)) {
         snprintf(err, errlen, "region \"%.64s\" is not a valid AWS region",
                  cfg->region);
@@ -117,5 +154,6 @@ void kmsre_config_clear(struct kmsre_config *cfg)
     OPENSSL_free(cfg->profile);
     OPENSSL_free(cfg->endpoint);
     OPENSSL_free(cfg->ca_bundle);
+    OPENSSL_free(cfg->retry_mode);
     memset(cfg, 0, sizeof(*cfg));
 }

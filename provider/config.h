@@ -8,6 +8,7 @@
 
 #define KMSRE_DEFAULT_CONNECT_TIMEOUT_MS 3000L
 #define KMSRE_DEFAULT_REQUEST_TIMEOUT_MS 30000L
+#define KMSRE_MAX_ATTEMPTS_LIMIT 20
 
 /* NULL strings mean "not configured": the environment decides. */
 struct kmsre_config {
@@ -17,6 +18,9 @@ struct kmsre_config {
     char *ca_bundle;
     long connect_timeout_ms;
     long request_timeout_ms;
+    long max_attempts; /* 0: not configured */
+    char *retry_mode;  /* standard, adaptive or legacy */
+    long debug;        /* 1: log each request to stderr (no secrets) */
 };
 
 /* Reads every known key; on a bad value writes a message into err and

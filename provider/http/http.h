@@ -33,6 +33,8 @@ struct kmsre_http_response {
     char request_id[128];
     char error_type[128]; /* X-Amzn-ErrorType, when sent */
     char error[256];      /* transport failure text */
+    int retryable;        /* transport failure worth another attempt */
+    int timed_out;
 };
 
 struct kmsre_http_settings {

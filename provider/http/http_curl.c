@@ -200,6 +200,24 @@ static struct curl_slist *make_header_list(const struct kmsre_http_request *r)
     return list;
 }
 
+/* Connection trouble is worth another attempt; a refused certificate, a
+ * bad URL or a name that does not resolve is not. */
+static int is_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static enum kmsre_status perform(CURL *h, const struct kmsre_http_request *req,
                                  struct curl_slist *headers,
                                  struct kmsre_http_response *resp)
@@ -233,6 +251,8 @@ static enum kmsre_status perform(CURL *h, const struct kmsre_http_request *req,
     if (rc != CURLE_OK) {
         snprintf(resp->error, sizeof(resp->error), "%s",
                  errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+        resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        resp->retryable = is_retryable(rc);
         return KMSRE_ERR_TRANSPORT;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

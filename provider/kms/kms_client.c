@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* KMS requests: build body, resolve target, sign, send, decode. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include "aws/creds.h"
 #include "aws/endpoint.h"
 #include "aws/sigv4.h"
 #include "kms/kms_client.h"
+#include "kms/retry.h"
 
 #define AMZ_DATE_LEN 16
 
@@ -20,6 +25,8 @@ struct kms_session {
     char region[AWS_REGION_MAX];
     struct aws_endpoint endpoint;
     struct aws_creds creds;
+    enum kms_retry_mode retry_mode;
+    int max_attempts;
     pthread_mutex_t key_lock; /* guards the cached signing key */
     char key_date[9];
     unsigned char signing_key[SIGV4_KEY_LEN];
@@ -31,9 +38,41 @@ struct kms_client {
     struct sigv4_algs algs;
     struct kmsre_http http;
     time_t (*clock)(void);
-    pthread_mutex_t lock; /* guards the session list */
+    int debug;
+    struct kms_retry_quota quota;
+    struct kms_rate_limiter limiter; /* adaptive mode only */
+    pthread_mutex_t lock;            /* guards the session list */
     struct kms_session *sessions;
 };
+
+/* Seconds on a clock that never jumps: for timing and rate limiting. */
+static double monotonic_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts;
+
+    if (s <= 0)
+        return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int env_true(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+}
 
 static time_t system_clock(void)
 {
@@ -62,6 +101,9 @@ enum kmsre_status kms_client_new(struct kms_client **out,
         return KMSRE_ERR_NOMEM;
     c->cfg = cfg;
     c->clock = system_clock;
+    c->debug = cfg->debug || env_true("KMSRE_DEBUG");
+    kms_retry_quota_init(&c->quota);
+    kms_rate_limiter_init(&c->limiter, monotonic_now());
     pthread_mutex_init(&c->lock, NULL);
     c->libctx = OSSL_LIB_CTX_new();
     st = c->libctx == NULL ? KMSRE_ERR_NOMEM
@@ -102,6 +144,8 @@ void kms_client_free(struct kms_client *c)
     kmsre_http_free(&c->http);
     sigv4_algs_free(&c->algs);
     OSSL_LIB_CTX_free(c->libctx);
+    kms_retry_quota_free(&c->quota);
+    kms_rate_limiter_free(&c->limiter);
     pthread_mutex_destroy(&c->lock);
     OPENSSL_free(c);
 }
@@ -121,6 +165,63 @@ static int same(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) ||
            (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The first of: configuration, environment variable, profile setting. */
+static const char *first_setting(const char *cfg_value, const char *env,
+                                 const struct aws_shared_config *sc,
+                                 const char *profile, const char *key,
+                                 const char **source)
+{
+    const char *v = getenv(env);
+
+    *source = "the provider configuration";
+    if (cfg_value != NULL)
+        return cfg_value;
+    *source = env;
+    if (v != NULL && *v != '\0')
+        return v;
+    *source = key;
+    v = aws_profile_setting(sc, profile, key);
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* retry-mode/AWS_RETRY_MODE/retry_mode and max-attempts/AWS_MAX_ATTEMPTS/
+ * max_attempts, checked before any request. */
+static enum kmsre_status resolve_retries(const struct kmsre_config *cfg,
+                                         const struct aws_shared_config *sc,
+                                         const char *profile,
+                                         struct kms_session *s, char *why,
+                                         size_t whylen)
+{
+    char attempts_buf[24];
+    const char *src, *v;
+    char *end;
+    long n;
+
+    v = first_setting(cfg->retry_mode, "AWS_RETRY_MODE", sc, profile,
+                      "retry_mode", &src);
+    if (v != NULL && !kms_retry_mode_parse(v, &s->retry_mode)) {
+        snprintf(why, whylen,
+                 "%s: retry mode must be standard, adaptive or legacy", src);
+        return KMSRE_ERR_INVALID;
+    }
+    snprintf(attempts_buf, sizeof(attempts_buf), "%ld", cfg->max_attempts);
+    v = first_setting(cfg->max_attempts > 0 ? attempts_buf : NULL,
+                      "AWS_MAX_ATTEMPTS", sc, profile, "max_attempts", &src);
+    s->max_attempts = s->retry_mode == KMS_RETRY_LEGACY
+                          ? KMS_RETRY_LEGACY_ATTEMPTS
+                          : KMS_RETRY_DEFAULT_ATTEMPTS;
+    if (v == NULL)
+        return KMSRE_OK;
+    n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < 1 || n > KMSRE_MAX_ATTEMPTS_LIMIT) {
+        snprintf(why, whylen, "%s: max attempts must be 1..%d", src,
+                 KMSRE_MAX_ATTEMPTS_LIMIT);
+        return KMSRE_ERR_INVALID;
+    }
+    s->max_attempts = (int)n;
+    return KMSRE_OK;
 }
 
 static enum kmsre_status resolve_session(const struct kms_client *c,
@@ -143,6 +244,8 @@ static enum kmsre_status resolve_session(const struct kms_client *c,
     if (st == KMSRE_OK)
         st = aws_kms_endpoint_resolve(c->cfg->endpoint, &sc, profile, s->region,
                                       &s->endpoint, why, whylen);
+    if (st == KMSRE_OK)
+        st = resolve_retries(c->cfg, &sc, profile, s, why, whylen);
     if (st == KMSRE_OK)
         st = aws_creds_resolve(&sc, explicit_profile, &s->creds, why, whylen);
     aws_shared_config_clear(&sc);
@@ -314,22 +417,125 @@ static enum kmsre_status call(struct kms_client *c, struct kms_session *s,
     return st;
 }
 
-static enum kmsre_status decode_answer(const struct kmsre_http_response *resp,
-                                       struct kms_reencrypt_resp *out,
-                                       struct kms_error *kerr, char *why,
-                                       size_t whylen)
+/* A non-2xx answer becomes KMSRE_ERR_SERVICE with KMS's error in kerr. */
+static enum kmsre_status read_error(const struct kmsre_http_response *resp,
+                                    struct kms_error *kerr)
+{
+    if (resp->status >= 200 && resp->status <= 299)
+        return KMSRE_OK;
+    kms_error_parse(resp->status, resp->error_type, resp->body, resp->body_len,
+                    kerr);
+    snprintf(kerr->request_id, sizeof(kerr->request_id), "%s",
+             resp->request_id);
+    return KMSRE_ERR_SERVICE;
+}
+
+static double random_unit(const struct kms_client *c)
+{
+    uint32_t r = 0;
+
+    if (RAND_bytes_ex(c->libctx, (unsigned char *)&r, sizeof(r), 0) <= 0)
+        return 0.5;
+    return (double)r / 4294967296.0;
+}
+
+/* One line per attempt on stderr, only when asked for. Only the endpoint,
+ * operation, attempt, status, error type and request id: never a key,
+ * token, body or header value. */
+static void debug_attempt(const struct kms_client *c,
+                          const struct kms_session *s, const char *op,
+                          int attempt, enum kmsre_status st,
+                          const struct kmsre_http_response *resp,
+                          const struct kms_error *kerr, double ms,
+                          double retry_in)
+{
+    char what[320];
+
+    if (!c->debug)
+        return;
+    if (st == KMSRE_ERR_TRANSPORT || st == KMSRE_ERR_RESPONSE)
+        snprintf(what, sizeof(what), "transport error: %s", resp->error);
+    else
+        snprintf(what, sizeof(what), "HTTP %ld%s%s request-id %s", resp->status,
+                 st == KMSRE_ERR_SERVICE ? " " : "",
+                 st == KMSRE_ERR_SERVICE ? kerr->type : "",
+                 resp->request_id[0] != '\0' ? resp->request_id : "-");
+    fprintf(stderr, "kmsreencrypt: %s %s region %s attempt %d/%d: %s, %.1f ms",
+            op, s->endpoint.url, s->region, attempt, s->max_attempts, what, ms);
+    if (retry_in >= 0)
+        fprintf(stderr, "; retrying in %.3f s", retry_in);
+    fputc('\n', stderr);
+}
+
+/* Whether to try again, and after how long: the attempt budget, the retry
+ * quota (not in legacy mode) and full-jitter backoff. */
+static int plan_retry(struct kms_client *c, const struct kms_session *s,
+                      enum kms_failure f, int attempt, int *cost, double *delay)
+{
+    if (f == KMS_FAILURE_NONE || attempt >= s->max_attempts)
+        return 0;
+    if (s->retry_mode != KMS_RETRY_LEGACY) {
+        *cost = kms_retry_quota_acquire(&c->quota, f);
+        if (*cost == 0)
+            return 0;
+    }
+    *delay = kms_retry_backoff(s->retry_mode, attempt, random_unit(c));
+    return 1;
+}
+
+static enum kms_failure classify(const struct kms_session *s,
+                                 enum kmsre_status st,
+                                 const struct kmsre_http_response *resp,
+                                 const struct kms_error *kerr)
+{
+    struct kms_attempt_outcome o = {
+        st == KMSRE_ERR_TRANSPORT, resp->retryable, resp->timed_out,
+        resp->status, st == KMSRE_ERR_SERVICE ? kerr->type : NULL};
+
+    return kms_retry_classify(s->retry_mode, &o);
+}
+
+/* Sends until an answer that is not worth retrying, each attempt signed
+ * afresh (new X-Amz-Date). */
+static enum kmsre_status
+call_with_retries(struct kms_client *c, struct kms_session *s, const char *op,
+                  const char *body, size_t len,
+                  struct kmsre_http_response *resp, struct kms_error *kerr,
+                  char *why, size_t whylen)
 {
     enum kmsre_status st;
+    enum kms_failure f;
+    double start, delay;
+    int attempt, cost = 0;
 
-    if (resp->status < 200 || resp->status > 299) {
-        kms_error_parse(resp->status, resp->error_type, resp->body,
-                        resp->body_len, kerr);
-        snprintf(kerr->request_id, sizeof(kerr->request_id), "%s",
-                 resp->request_id);
-        return KMSRE_ERR_SERVICE;
+    for (attempt = 1;; attempt++) {
+        if (s->retry_mode == KMS_RETRY_ADAPTIVE)
+            sleep_seconds(
+                kms_rate_limiter_acquire(&c->limiter, monotonic_now()));
+        kmsre_http_response_clear(resp);
+        start = monotonic_now();
+        st = call(c, s, op, body, len, resp, why, whylen);
+        if (st == KMSRE_OK)
+            st = read_error(resp, kerr);
+        f = classify(s, st, resp, kerr);
+        if (s->retry_mode == KMS_RETRY_ADAPTIVE)
+            kms_rate_limiter_update(&c->limiter, monotonic_now(),
+                                    f == KMS_FAILURE_THROTTLE);
+        delay = -1;
+        if (!plan_retry(c, s, f, attempt, &cost, &delay)) {
+            debug_attempt(c, s, op, attempt, st, resp, kerr,
+                          (monotonic_now() - start) * 1000, -1);
+            break;
+        }
+        debug_attempt(c, s, op, attempt, st, resp, kerr,
+                      (monotonic_now() - start) * 1000, delay);
+        sleep_seconds(delay);
     }
-    st = kms_reencrypt_parse(resp->body != NULL ? resp->body : "",
-                             resp->body_len, out, why, whylen);
+    if (st == KMSRE_OK && s->retry_mode != KMS_RETRY_LEGACY)
+        kms_retry_quota_release(&c->quota, cost);
+    if (st == KMSRE_ERR_TRANSPORT && attempt > 1)
+        snprintf(why + strlen(why), whylen - strlen(why),
+                 " (after %d attempts)", attempt);
     return st;
 }
 
@@ -352,9 +558,11 @@ enum kmsre_status kms_client_reencrypt(struct kms_client *c,
         return st;
     st = kms_reencrypt_build(req, &body, &len);
     if (st == KMSRE_OK)
-        st = call(c, s, "ReEncrypt", body, len, &hresp, why, whylen);
+        st = call_with_retries(c, s, "ReEncrypt", body, len, &hresp, kerr, why,
+                               whylen);
     if (st == KMSRE_OK)
-        st = decode_answer(&hresp, resp, kerr, why, whylen);
+        st = kms_reencrypt_parse(hresp.body != NULL ? hresp.body : "",
+                                 hresp.body_len, resp, why, whylen);
     if (body != NULL)
         OPENSSL_clear_free(body, len);
     kmsre_http_response_clear(&hresp);
