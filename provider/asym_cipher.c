@@ -86,11 +86,12 @@ static int dup_string(char **dst, const char *src)
     return src == NULL || *dst != NULL;
 }
 
-/* json-c values are never changed after they are set, so a copy can
- * share them by reference. */
-static struct json_object *share(struct json_object *o)
+/* A copy gets its own json-c objects: json-c's reference counts are not
+ * atomic, and copies of a context may live in different threads. */
+static int copy_json(struct json_object *src, struct json_object **dst)
 {
-    return o != NULL ? json_object_get(o) : NULL;
+    *dst = NULL;
+    return src == NULL || json_object_deep_copy(src, dst, NULL) == 0;
 }
 
 static void *re_dupctx(void *vctx)
@@ -102,12 +103,12 @@ static void *re_dupctx(void *vctx)
         return NULL;
     if (src->key != NULL && kmsre_key_up_ref(src->key))
         dst->key = src->key;
-    dst->source_context = share(src->source_context);
-    dst->destination_context = share(src->destination_context);
-    dst->grant_tokens = share(src->grant_tokens);
-    dst->dry_run_modifiers = share(src->dry_run_modifiers);
     dst->dry_run = src->dry_run;
-    if (!dup_string(&dst->source_key_id, src->source_key_id) ||
+    if (!copy_json(src->source_context, &dst->source_context) ||
+        !copy_json(src->destination_context, &dst->destination_context) ||
+        !copy_json(src->grant_tokens, &dst->grant_tokens) ||
+        !copy_json(src->dry_run_modifiers, &dst->dry_run_modifiers) ||
+        !dup_string(&dst->source_key_id, src->source_key_id) ||
         !dup_string(&dst->destination_key_id, src->destination_key_id) ||
         !dup_string(&dst->source_algorithm, src->source_algorithm) ||
         !dup_string(&dst->destination_algorithm, src->destination_algorithm)) {

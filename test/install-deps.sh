@@ -25,8 +25,10 @@ kms_python_ok() {
 kms_python_ok || need+=(python3-botocore python3-cryptography)
 command -v aws >/dev/null 2>&1 || need+=(awscli)
 if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ]; then
-    # libasan/libubsan come with gcc; LeakSanitizer runs from them too.
+    # libasan/libubsan come with gcc; valgrind checks the CLI runs.
     want_pkg valgrind
+    # The fuzzers need clang with libFuzzer (Debian: libclang-rt-14-dev).
+    want_pkg clang
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -34,4 +36,12 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
         "${need[@]}" >/dev/null
+fi
+# libFuzzer's runtime has a versioned name; without it the fuzz stage skips.
+if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ] && command -v clang >/dev/null 2>&1; then
+    rt=libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev
+    if ! dpkg -s "$rt" >/dev/null 2>&1 && apt-cache show "$rt" >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+            --no-install-recommends "$rt" >/dev/null || true
+    fi
 fi

@@ -19,6 +19,15 @@ build "$here/build"
 (cd "$here/build" && ctest -j"$jobs" --output-on-failure)
 
 if [ "${KMSRE_SKIP_SANITIZERS:-0}" != 1 ]; then
+    # libFuzzer targets, each for a bounded time (skipped without clang).
+    if command -v clang >/dev/null 2>&1; then
+        echo "== fuzzers (clang, libFuzzer) =="
+        CC=clang cmake -S "$here" -B "$here/build-fuzz" -DKMSRE_FUZZ=ON \
+            -DKMSRE_FUZZ_STRICT=ON -DKMSRE_FUZZ_RUNS=-1 \
+            -DKMSRE_FUZZ_TIME="${KMSRE_FUZZ_TIME:-20}" >/dev/null
+        cmake --build "$here/build-fuzz" -j"$jobs" >/dev/null
+        (cd "$here/build-fuzz" && ctest -j"$jobs" -L fuzz --output-on-failure)
+    fi
     echo "== ASan+UBSan build =="
     build "$here/build-asan" -DKMSRE_SANITIZE=ON
     (cd "$here/build-asan" && ctest -j"$jobs" --output-on-failure)

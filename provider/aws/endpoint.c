@@ -52,11 +52,21 @@ aws_region_resolve(const char *key_region, const char *cfg_region,
     return KMSRE_ERR_NO_REGION;
 }
 
-static int host_char_ok(char c)
+static int name_char_ok(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '[' ||
-           c == ']' || c == ':';
+           (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+static int digit_ok(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int v6_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+           (c >= '0' && c <= '9') || c == ':' || c == '.';
 }
 
 static int path_char_ok(char c)
@@ -72,6 +82,14 @@ static int span_ok(const char *s, size_t n, int (*ok)(char))
         if (!ok(s[i]))
             return 0;
     return 1;
+}
+
+/* A DNS name or IPv4 address, or "[IPv6]". */
+static int host_ok(const char *h, size_t n)
+{
+    if (n >= 3 && h[0] == '[' && h[n - 1] == ']')
+        return span_ok(h + 1, n - 2, v6_char_ok);
+    return n > 0 && span_ok(h, n, name_char_ok);
 }
 
 /* Splits "host[:port]" (or "[v6][:port]") and checks the port. */
@@ -93,7 +111,8 @@ static int split_authority(const char *a, size_t n, size_t *hostlen, long *port)
     *port = 0;
     if (colon == NULL)
         return *hostlen > 0;
-    if (*colon != ':' || (size_t)(colon - a) + 1 >= n)
+    if (*colon != ':' || (size_t)(colon - a) + 1 >= n ||
+        !span_ok(colon + 1, n - (size_t)(colon - a) - 1, digit_ok))
         return 0;
     *port = strtol(colon + 1, &end, 10);
     return end == a + n && *port > 0 && *port < 65536 && *hostlen > 0;
@@ -121,8 +140,8 @@ enum kmsre_status aws_endpoint_parse(const char *url, struct aws_endpoint *out,
     slash = strchr(auth, '/');
     alen = slash != NULL ? (size_t)(slash - auth) : strlen(auth);
     plen = slash != NULL ? strlen(slash) : 0;
-    if (alen == 0 || !span_ok(auth, alen, host_char_ok) ||
-        !split_authority(auth, alen, &hostlen, &port) ||
+    if (alen == 0 || !split_authority(auth, alen, &hostlen, &port) ||
+        !host_ok(auth, hostlen) ||
         (plen > 0 && !span_ok(slash, plen, path_char_ok)) ||
         alen + 8 >= sizeof(out->host) || plen + 2 >= sizeof(out->path) ||
         strlen(url) >= sizeof(out->url)) {

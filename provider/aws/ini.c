@@ -38,7 +38,9 @@ static enum kmsre_status add_entry(struct aws_ini *ini, const char *section,
     if (e->section == NULL || e->key == NULL || e->value == NULL) {
         OPENSSL_free(e->section);
         OPENSSL_free(e->key);
-        OPENSSL_clear_free(e->value, vlen);
+        /* strndup stops at a NUL: wipe what was allocated, not vlen */
+        if (e->value != NULL)
+            OPENSSL_clear_free(e->value, strlen(e->value));
         return KMSRE_ERR_NOMEM;
     }
     ini->n++;

@@ -244,15 +244,18 @@ void kms_reencrypt_resp_clear(struct kms_reencrypt_resp *resp)
 }
 
 /* "com.amazonaws.kms#NotFoundException:http://..." -> "NotFoundException",
- * as botocore and smithy-rs sanitise error codes. */
+ * as botocore and smithy-rs sanitise error codes: cut at the first ':',
+ * then keep what follows the last '#'. */
 static void sanitize_error_type(const char *in, char *out, size_t outlen)
 {
-    const char *hash = strchr(in, '#');
-    size_t n;
+    size_t n = strcspn(in, ":"), i;
 
-    if (hash != NULL)
-        in = hash + 1;
-    n = strcspn(in, ":");
+    for (i = n; i > 0; i--)
+        if (in[i - 1] == '#') {
+            in += i;
+            n -= i;
+            break;
+        }
     if (n >= outlen)
         n = outlen - 1;
     memcpy(out, in, n);

@@ -83,6 +83,10 @@ static void test_errors(void)
     check(strcmp(e.type, "ThrottlingException") == 0 &&
               strcmp(e.message, "slow down") == 0,
           "error: suffix stripped, Message spelling, control chars removed");
+    b = "{\"__type\":\"a#b#CodeX:extra#y\"}";
+    kms_error_parse(400, NULL, b, strlen(b), &e);
+    check(strcmp(e.type, "CodeX") == 0,
+          "error: cut at the first ':', then after the last '#'");
     kms_error_parse(403, "AccessDeniedException", "{}", 2, &e);
     check(strcmp(e.type, "AccessDeniedException") == 0,
           "error: X-Amzn-ErrorType header wins");
@@ -177,11 +181,25 @@ static void test_endpoint(void)
     check(aws_endpoint_parse("https://h:99999", &ep, why, sizeof(why)) !=
               KMSRE_OK,
           "endpoint: bad port refused");
+    check(aws_endpoint_parse("https://h:\t4", &ep, why, sizeof(why)) !=
+                  KMSRE_OK &&
+              aws_endpoint_parse("https://h:+4", &ep, why, sizeof(why)) !=
+                  KMSRE_OK,
+          "endpoint: port is digits only");
     check(aws_endpoint_parse("https://h/?a=b", &ep, why, sizeof(why)) !=
               KMSRE_OK,
           "endpoint: query refused");
     check(aws_endpoint_parse("ftp://h", &ep, why, sizeof(why)) != KMSRE_OK,
           "endpoint: other schemes refused");
+    check(aws_endpoint_parse("https://a[b]c", &ep, why, sizeof(why)) !=
+                  KMSRE_OK &&
+              aws_endpoint_parse("https://[]", &ep, why, sizeof(why)) !=
+                  KMSRE_OK &&
+              aws_endpoint_parse("https://]:5", &ep, why, sizeof(why)) !=
+                  KMSRE_OK &&
+              aws_endpoint_parse("https://[x]", &ep, why, sizeof(why)) !=
+                  KMSRE_OK,
+          "endpoint: brackets only around an IPv6 address");
 }
 
 static void test_partitions(void)
