@@ -63,6 +63,7 @@ int kmsre_reason_for_status(enum kmsre_status st)
     case KMSRE_ERR_SERVICE:
         return KMSRE_R_KMS_ERROR;
     case KMSRE_ERR_NO_CREDENTIALS:
+    case KMSRE_ERR_CREDENTIALS:
         return KMSRE_R_NO_CREDENTIALS;
     case KMSRE_ERR_NO_REGION:
         return KMSRE_R_NO_REGION;

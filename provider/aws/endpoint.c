@@ -160,47 +160,96 @@ enum kmsre_status aws_endpoint_parse(const char *url, struct aws_endpoint *out,
     return KMSRE_OK;
 }
 
-/* DNS suffix of the partition a region belongs to. */
-static const char *dns_suffix(const char *region)
+struct partition {
+    const char *prefix; /* region prefix; "" for the aws partition */
+    const char *suffix;
+    const char *dualstack_suffix;
+};
+
+static const struct partition partitions[] = {
+    {"cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
+    {"us-isob-", "sc2s.sgov.gov", "sc2s.sgov.gov"},
+    {"us-iso-", "c2s.ic.gov", "c2s.ic.gov"},
+    {"eu-isoe-", "cloud.adc-e.uk", "cloud.adc-e.uk"},
+    {"us-isof-", "csp.hci.ic.gov", "csp.hci.ic.gov"},
+    {"eusc-", "amazonaws.eu", "amazonaws.eu"},
+    {"", "amazonaws.com", "api.aws"}, /* aws and aws-us-gov */
+};
+
+static const struct partition *partition_of(const char *region)
 {
-    static const struct {
-        const char *prefix;
-        const char *suffix;
-    } partitions[] = {
-        {"cn-", "amazonaws.com.cn"},    {"us-isob-", "sc2s.sgov.gov"},
-        {"us-iso-", "c2s.ic.gov"},      {"eu-isoe-", "cloud.adc-e.uk"},
-        {"us-isof-", "csp.hci.ic.gov"}, {"eusc-", "amazonaws.eu"},
-    };
     size_t i;
 
-    for (i = 0; i < sizeof(partitions) / sizeof(partitions[0]); i++)
+    for (i = 0; i + 1 < sizeof(partitions) / sizeof(partitions[0]); i++)
         if (strncmp(region, partitions[i].prefix,
                     strlen(partitions[i].prefix)) == 0)
-            return partitions[i].suffix;
-    return "amazonaws.com";
+            return &partitions[i];
+    return &partitions[i];
 }
 
-enum kmsre_status aws_kms_endpoint_resolve(const char *cfg_endpoint,
-                                           const struct aws_shared_config *sc,
-                                           const char *profile,
-                                           const char *region,
-                                           struct aws_endpoint *out, char *why,
-                                           size_t whylen)
+static int is_true(const char *v)
+{
+    return v != NULL && strcasecmp(v, "true") == 0;
+}
+
+/* An environment switch, else the profile's setting of the same name. */
+static int flag(const char *env, const struct aws_shared_config *sc,
+                const char *profile, const char *key)
+{
+    const char *v = nonempty_env(env);
+
+    return v != NULL ? is_true(v)
+                     : is_true(aws_profile_setting(sc, profile, key));
+}
+
+/* AWS_ENDPOINT_URL_<SVC>, AWS_ENDPOINT_URL, the profile's services section,
+ * the profile's endpoint_url; unless configured endpoints are ignored. */
+static const char *configured_url(const char *service, const char *svc_env,
+                                  const struct aws_shared_config *sc,
+                                  const char *profile)
+{
+    const char *v, *services;
+    char section[300], key[64];
+
+    if (flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", sc, profile,
+             "ignore_configured_endpoint_urls"))
+        return NULL;
+    if ((v = nonempty_env(svc_env)) != NULL ||
+        (v = nonempty_env("AWS_ENDPOINT_URL")) != NULL)
+        return v;
+    services = aws_profile_setting(sc, profile, "services");
+    if (services != NULL && *services != '\0') {
+        snprintf(section, sizeof(section), "services %s", services);
+        snprintf(key, sizeof(key), "%s.endpoint_url", service);
+        v = aws_ini_get(&sc->config, section, key);
+        if (v != NULL && *v != '\0')
+            return v;
+    }
+    v = aws_profile_setting(sc, profile, "endpoint_url");
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+enum kmsre_status aws_endpoint_resolve(const char *service, const char *svc_env,
+                                       const char *cfg_endpoint,
+                                       const struct aws_shared_config *sc,
+                                       const char *profile, const char *region,
+                                       struct aws_endpoint *out, char *why,
+                                       size_t whylen)
 {
     const char *url = cfg_endpoint;
+    const struct partition *p = partition_of(region);
+    int fips, dualstack;
     char buf[256];
 
     if (url == NULL)
-        url = nonempty_env("AWS_ENDPOINT_URL_KMS");
-    if (url == NULL)
-        url = nonempty_env("AWS_ENDPOINT_URL");
-    if (url == NULL) {
-        url = aws_profile_setting(sc, profile, "endpoint_url");
-        if (url != NULL && *url == '\0')
-            url = NULL;
-    }
+        url = configured_url(service, svc_env, sc, profile);
     if (url != NULL)
         return aws_endpoint_parse(url, out, why, whylen);
-    snprintf(buf, sizeof(buf), "https://kms.%s.%s", region, dns_suffix(region));
+    fips = flag("AWS_USE_FIPS_ENDPOINT", sc, profile, "use_fips_endpoint");
+    dualstack = flag("AWS_USE_DUALSTACK_ENDPOINT", sc, profile,
+                     "use_dualstack_endpoint");
+    snprintf(buf, sizeof(buf), "https://%s%s.%s.%s", service,
+             fips ? "-fips" : "", region,
+             dualstack ? p->dualstack_suffix : p->suffix);
     return aws_endpoint_parse(buf, out, why, whylen);
 }

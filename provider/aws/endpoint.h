@@ -22,14 +22,19 @@ aws_region_resolve(const char *key_region, const char *cfg_region,
                    const struct aws_shared_config *sc, const char *profile,
                    char out[AWS_REGION_MAX], char *why, size_t whylen);
 
-/* cnf endpoint, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, the profile's
- * endpoint_url, else https://kms.REGION.<partition suffix>. */
-enum kmsre_status aws_kms_endpoint_resolve(const char *cfg_endpoint,
-                                           const struct aws_shared_config *sc,
-                                           const char *profile,
-                                           const char *region,
-                                           struct aws_endpoint *out, char *why,
-                                           size_t whylen);
+/* The endpoint of an AWS service ("kms", "sts"): cfg_endpoint, then the
+ * service's variable (svc_env, e.g. AWS_ENDPOINT_URL_KMS), AWS_ENDPOINT_URL,
+ * the profile's services section and endpoint_url (none of these when
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS / ignore_configured_endpoint_urls is
+ * true), else https://SERVICE[-fips].REGION.<partition suffix>, with
+ * AWS_USE_FIPS_ENDPOINT / use_fips_endpoint and AWS_USE_DUALSTACK_ENDPOINT /
+ * use_dualstack_endpoint. */
+enum kmsre_status aws_endpoint_resolve(const char *service, const char *svc_env,
+                                       const char *cfg_endpoint,
+                                       const struct aws_shared_config *sc,
+                                       const char *profile, const char *region,
+                                       struct aws_endpoint *out, char *why,
+                                       size_t whylen);
 
 /* Parses and validates an endpoint URL (no user info, query, fragment,
  * white space or control characters). */

@@ -17,13 +17,15 @@ struct kmsre_http_header {
 };
 
 struct kmsre_http_request {
+    const char *method; /* "GET", "PUT" or NULL for POST */
     const char *url;
     const struct kmsre_http_header *headers;
     size_t n_headers;
     const char *body;
     size_t body_len;
-    int allow_http; /* the endpoint is http://, which only explicit
-                       configuration can give; https otherwise */
+    int allow_http;  /* http:// endpoints: only explicit configuration,
+                        IMDS and container credentials give them */
+    long timeout_ms; /* whole request; 0: the transport's settings */
 };
 
 struct kmsre_http_response {

@@ -114,7 +114,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
 
 static int set_constant_options(struct curl_transport *t, CURL *h)
 {
-    const struct kmsre_http_settings *s = &t->settings;
     int ok = 1;
 
     ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
@@ -126,11 +125,6 @@ static int set_constant_options(struct curl_transport *t, CURL *h)
                            (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                           s->connect_timeout_ms) == CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, s->request_timeout_ms) ==
-          CURLE_OK;
-    ok &= curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
     ok &= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
     if (t->ca_bundle != NULL)
@@ -218,7 +212,38 @@ static int is_retryable(CURLcode rc)
     }
 }
 
-static enum kmsre_status perform(CURL *h, const struct kmsre_http_request *req,
+/* POST by default; GET and PUT for the credential endpoints. */
+static void set_method(CURL *h, const struct kmsre_http_request *req)
+{
+    const char *m = req->method != NULL ? req->method : "POST";
+
+    if (strcmp(m, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+                     strcmp(m, "POST") == 0 ? NULL : m);
+}
+
+/* A request may ask for a shorter bound (instance metadata: a laptop
+ * without it must not wait long). */
+static void set_timeouts(CURL *h, const struct kmsre_http_settings *s,
+                         const struct kmsre_http_request *req)
+{
+    long total = req->timeout_ms > 0 ? req->timeout_ms : s->request_timeout_ms;
+    long connect =
+        s->connect_timeout_ms < total ? s->connect_timeout_ms : total;
+
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
+}
+
+static enum kmsre_status perform(CURL *h, const struct kmsre_http_settings *s,
+                                 const struct kmsre_http_request *req,
                                  struct curl_slist *headers,
                                  struct kmsre_http_response *resp)
 {
@@ -230,8 +255,8 @@ static enum kmsre_status perform(CURL *h, const struct kmsre_http_request *req,
                      req->allow_http ? "http" : "https");
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    set_method(h, req);
+    set_timeouts(h, s, req);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -277,7 +302,7 @@ static enum kmsre_status curl_send(void *impl,
         curl_slist_free_all(headers);
         return KMSRE_ERR_NOMEM;
     }
-    st = perform(h, req, headers, resp);
+    st = perform(h, &t->settings, req, headers, resp);
     curl_slist_free_all(headers);
     if (st == KMSRE_OK)
         pool_put(t, h);

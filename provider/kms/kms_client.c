@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "aws/creds.h"
+#include "aws/creds_cache.h"
 #include "aws/endpoint.h"
 #include "aws/sigv4.h"
 #include "kms/kms_client.h"
@@ -24,12 +25,13 @@ struct kms_session {
     char *profile;
     char region[AWS_REGION_MAX];
     struct aws_endpoint endpoint;
-    struct aws_creds creds;
     enum kms_retry_mode retry_mode;
     int max_attempts;
-    pthread_mutex_t key_lock; /* guards the cached signing key */
-    char key_date[9];
-    unsigned char signing_key[SIGV4_KEY_LEN];
+    struct aws_creds_cache creds;
+    struct kms_client *client;
+    /* The shared files as read while the session is being made, so the
+     * first credential fetch does not read them again. */
+    const struct aws_shared_config *preloaded;
 };
 
 struct kms_client {
@@ -125,9 +127,7 @@ static void session_free(struct kms_session *s)
 {
     OPENSSL_free(s->key_region);
     OPENSSL_free(s->profile);
-    aws_creds_clear(&s->creds);
-    OPENSSL_cleanse(s->signing_key, sizeof(s->signing_key));
-    pthread_mutex_destroy(&s->key_lock);
+    aws_creds_cache_clear(&s->creds);
     OPENSSL_free(s);
 }
 
@@ -224,6 +224,34 @@ static enum kmsre_status resolve_retries(const struct kmsre_config *cfg,
     return KMSRE_OK;
 }
 
+/* The credential chain for a session; runs at the first request and at
+ * each refresh (reading the shared files once each time). */
+static enum kmsre_status fetch_creds(void *arg, struct aws_creds *out,
+                                     char *why, size_t whylen)
+{
+    struct kms_session *s = arg;
+    const struct kms_client *c = s->client;
+    struct aws_shared_config loaded;
+    struct aws_chain_ctx cx = {s->preloaded, &c->http, &c->algs, s->region,
+                               c->clock()};
+    enum kmsre_status st;
+
+    if (cx.sc == NULL) {
+        st = aws_shared_config_load(&loaded);
+        if (st != KMSRE_OK) {
+            snprintf(why, whylen, "cannot read the AWS shared config files");
+            return st;
+        }
+        cx.sc = &loaded;
+    }
+    st = aws_creds_resolve(&cx,
+                           s->profile != NULL ? s->profile : c->cfg->profile,
+                           out, why, whylen);
+    if (cx.sc == &loaded)
+        aws_shared_config_clear(&loaded);
+    return st;
+}
+
 static enum kmsre_status resolve_session(const struct kms_client *c,
                                          struct kms_session *s, char *why,
                                          size_t whylen)
@@ -242,23 +270,33 @@ static enum kmsre_status resolve_session(const struct kms_client *c,
     st = aws_region_resolve(s->key_region, c->cfg->region, &sc, profile,
                             s->region, why, whylen);
     if (st == KMSRE_OK)
-        st = aws_kms_endpoint_resolve(c->cfg->endpoint, &sc, profile, s->region,
-                                      &s->endpoint, why, whylen);
+        st = aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS",
+                                  c->cfg->endpoint, &sc, profile, s->region,
+                                  &s->endpoint, why, whylen);
     if (st == KMSRE_OK)
         st = resolve_retries(c->cfg, &sc, profile, s, why, whylen);
-    if (st == KMSRE_OK)
-        st = aws_creds_resolve(&sc, explicit_profile, &s->creds, why, whylen);
+    if (st == KMSRE_OK) {
+        struct aws_identity *id;
+
+        s->preloaded = &sc;
+        st = aws_creds_cache_get(&s->creds, &id, why, whylen);
+        s->preloaded = NULL;
+        if (st == KMSRE_OK)
+            aws_creds_cache_put(&s->creds, id);
+    }
     aws_shared_config_clear(&sc);
     return st;
 }
 
-static struct kms_session *new_session(const struct kms_target *t)
+static struct kms_session *new_session(struct kms_client *c,
+                                       const struct kms_target *t)
 {
     struct kms_session *s = OPENSSL_zalloc(sizeof(*s));
 
     if (s == NULL)
         return NULL;
-    pthread_mutex_init(&s->key_lock, NULL);
+    s->client = c;
+    aws_creds_cache_init(&s->creds, fetch_creds, s, c->clock);
     if ((t->key_region != NULL &&
          (s->key_region = OPENSSL_strdup(t->key_region)) == NULL) ||
         (t->profile != NULL &&
@@ -284,7 +322,7 @@ static enum kmsre_status get_session(struct kms_client *c,
         if (same(s->key_region, t->key_region) && same(s->profile, t->profile))
             break;
     if (s == NULL) {
-        s = new_session(t);
+        s = new_session(c, t);
         st = s == NULL ? KMSRE_ERR_NOMEM : resolve_session(c, s, why, whylen);
         if (st == KMSRE_OK) {
             s->next = c->sessions;
@@ -307,9 +345,11 @@ static void format_amz_date(time_t now, char out[AMZ_DATE_LEN + 1])
     strftime(out, AMZ_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-/* The signing key only changes with the date: derive it once a day. */
+/* The signing key only changes with the date (and the credentials): derive
+ * it once a day per identity. */
 static enum kmsre_status signing_key(const struct kms_client *c,
-                                     struct kms_session *s, const char *date,
+                                     const struct kms_session *s,
+                                     struct aws_identity *id, const char *date,
                                      unsigned char key[SIGV4_KEY_LEN])
 {
     enum kmsre_status st = KMSRE_OK;
@@ -317,16 +357,16 @@ static enum kmsre_status signing_key(const struct kms_client *c,
 
     memcpy(date8, date, 8);
     date8[8] = '\0';
-    pthread_mutex_lock(&s->key_lock);
-    if (strcmp(s->key_date, date8) != 0) {
-        st = sigv4_derive_key(&c->algs, s->creds.secret_access_key, date8,
-                              s->region, "kms", s->signing_key);
-        memcpy(s->key_date, st == KMSRE_OK ? date8 : "",
+    pthread_mutex_lock(&id->key_lock);
+    if (strcmp(id->key_date, date8) != 0) {
+        st = sigv4_derive_key(&c->algs, id->creds.secret_access_key, date8,
+                              s->region, "kms", id->signing_key);
+        memcpy(id->key_date, st == KMSRE_OK ? date8 : "",
                st == KMSRE_OK ? 9 : 1);
     }
     if (st == KMSRE_OK)
-        memcpy(key, s->signing_key, SIGV4_KEY_LEN);
-    pthread_mutex_unlock(&s->key_lock);
+        memcpy(key, id->signing_key, SIGV4_KEY_LEN);
+    pthread_mutex_unlock(&id->key_lock);
     return st;
 }
 
@@ -352,11 +392,10 @@ static void add_header(struct wire_request *w, const char *name,
 
 /* Signs with every header KMS needs; User-Agent and Content-Length stay
  * unsigned, as in the SDKs, since libcurl or a proxy may touch them. */
-static enum kmsre_status sign_request(const struct kms_client *c,
-                                      struct kms_session *s,
-                                      struct wire_request *w,
-                                      const char *operation, const char *body,
-                                      size_t len)
+static enum kmsre_status
+sign_request(const struct kms_client *c, struct kms_session *s,
+             struct aws_identity *id, struct wire_request *w,
+             const char *operation, const char *body, size_t len)
 {
     struct sigv4_request r = {"POST", s->endpoint.path,
                               "",     w->signed_headers,
@@ -372,12 +411,12 @@ static enum kmsre_status sign_request(const struct kms_client *c,
     add_header(w, "Host", s->endpoint.host);
     add_header(w, "X-Amz-Date", w->amz_date);
     add_header(w, "X-Amz-Target", w->target);
-    if (s->creds.session_token != NULL)
-        add_header(w, "X-Amz-Security-Token", s->creds.session_token);
+    if (id->creds.session_token != NULL)
+        add_header(w, "X-Amz-Security-Token", id->creds.session_token);
     r.n_headers = w->n_signed;
-    st = signing_key(c, s, w->amz_date, key);
+    st = signing_key(c, s, id, w->amz_date, key);
     if (st == KMSRE_OK)
-        st = sigv4_sign(&c->algs, &w->sig, &r, &scope, s->creds.access_key_id,
+        st = sigv4_sign(&c->algs, &w->sig, &r, &scope, id->creds.access_key_id,
                         key);
     OPENSSL_cleanse(key, sizeof(key));
     if (st == KMSRE_OK) {
@@ -388,16 +427,17 @@ static enum kmsre_status sign_request(const struct kms_client *c,
 }
 
 static enum kmsre_status call(struct kms_client *c, struct kms_session *s,
-                              const char *operation, const char *body,
-                              size_t len, struct kmsre_http_response *resp,
-                              char *why, size_t whylen)
+                              struct aws_identity *id, const char *operation,
+                              const char *body, size_t len,
+                              struct kmsre_http_response *resp, char *why,
+                              size_t whylen)
 {
     struct wire_request w;
-    struct kmsre_http_request req;
+    struct kmsre_http_request req = {0};
     enum kmsre_status st;
 
     memset(&w, 0, sizeof(w));
-    st = sign_request(c, s, &w, operation, body, len);
+    st = sign_request(c, s, id, &w, operation, body, len);
     if (st != KMSRE_OK) {
         snprintf(why, whylen, "cannot sign the request");
         sigv4_state_clear(&w.sig);
@@ -495,6 +535,33 @@ static enum kms_failure classify(const struct kms_session *s,
     return kms_retry_classify(s->retry_mode, &o);
 }
 
+/* One signed request with the current credentials. *expired is set when
+ * KMS says the session token expired: the credentials are then refreshed
+ * before the next attempt. */
+static enum kmsre_status
+attempt_once(struct kms_client *c, struct kms_session *s, const char *op,
+             const char *body, size_t len, struct kmsre_http_response *resp,
+             struct kms_error *kerr, int *expired, char *why, size_t whylen)
+{
+    struct aws_identity *id;
+    enum kmsre_status st;
+
+    *expired = 0;
+    kmsre_http_response_clear(resp);
+    st = aws_creds_cache_get(&s->creds, &id, why, whylen);
+    if (st != KMSRE_OK)
+        return st;
+    st = call(c, s, id, op, body, len, resp, why, whylen);
+    if (st == KMSRE_OK)
+        st = read_error(resp, kerr);
+    *expired = st == KMSRE_ERR_SERVICE &&
+               strcmp(kerr->type, "ExpiredTokenException") == 0;
+    if (*expired)
+        aws_creds_cache_expire(&s->creds, id);
+    aws_creds_cache_put(&s->creds, id);
+    return st;
+}
+
 /* Sends until an answer that is not worth retrying, each attempt signed
  * afresh (new X-Amz-Date). */
 static enum kmsre_status
@@ -506,17 +573,23 @@ call_with_retries(struct kms_client *c, struct kms_session *s, const char *op,
     enum kmsre_status st;
     enum kms_failure f;
     double start, delay;
-    int attempt, cost = 0;
+    int attempt, cost = 0, expired, refreshed = 0;
 
     for (attempt = 1;; attempt++) {
         if (s->retry_mode == KMS_RETRY_ADAPTIVE)
             sleep_seconds(
                 kms_rate_limiter_acquire(&c->limiter, monotonic_now()));
-        kmsre_http_response_clear(resp);
         start = monotonic_now();
-        st = call(c, s, op, body, len, resp, why, whylen);
-        if (st == KMSRE_OK)
-            st = read_error(resp, kerr);
+        st = attempt_once(c, s, op, body, len, resp, kerr, &expired, why,
+                          whylen);
+        if (expired && !refreshed) {
+            /* Once, at no cost: new credentials, then the same attempt. */
+            debug_attempt(c, s, op, attempt, st, resp, kerr,
+                          (monotonic_now() - start) * 1000, 0);
+            refreshed = 1;
+            attempt--;
+            continue;
+        }
         f = classify(s, st, resp, kerr);
         if (s->retry_mode == KMS_RETRY_ADAPTIVE)
             kms_rate_limiter_update(&c->limiter, monotonic_now(),

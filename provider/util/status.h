@@ -15,7 +15,8 @@ enum kmsre_status {
     KMSRE_ERR_RESPONSE,  /* the peer answered something we cannot use */
     KMSRE_ERR_SERVICE,   /* the service answered with an error document */
     KMSRE_ERR_NO_CREDENTIALS,
-    KMSRE_ERR_NO_REGION
+    KMSRE_ERR_NO_REGION,
+    KMSRE_ERR_CREDENTIALS /* a configured credential source failed */
 };
 
 #endif

@@ -210,24 +210,44 @@ static void test_partitions(void)
 
     unsetenv("AWS_ENDPOINT_URL");
     unsetenv("AWS_ENDPOINT_URL_KMS");
-    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "cn-north-1", &ep, why,
-                                   sizeof(why)) == KMSRE_OK &&
+    check(aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", NULL, &sc,
+                               "default", "cn-north-1", &ep, why,
+                               sizeof(why)) == KMSRE_OK &&
               strcmp(ep.host, "kms.cn-north-1.amazonaws.com.cn") == 0,
           "endpoint: China partition");
-    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "us-gov-west-1", &ep,
-                                   why, sizeof(why)) == KMSRE_OK &&
+    check(aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", NULL, &sc,
+                               "default", "us-gov-west-1", &ep, why,
+                               sizeof(why)) == KMSRE_OK &&
               strcmp(ep.url, "https://kms.us-gov-west-1.amazonaws.com/") == 0,
           "endpoint: GovCloud");
     setenv("AWS_ENDPOINT_URL", "https://generic:1", 1);
     setenv("AWS_ENDPOINT_URL_KMS", "https://kms-only:2", 1);
-    check(aws_kms_endpoint_resolve(NULL, &sc, "default", "us-east-1", &ep, why,
-                                   sizeof(why)) == KMSRE_OK &&
+    check(aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", NULL, &sc,
+                               "default", "us-east-1", &ep, why,
+                               sizeof(why)) == KMSRE_OK &&
               strcmp(ep.host, "kms-only:2") == 0,
           "endpoint: AWS_ENDPOINT_URL_KMS over AWS_ENDPOINT_URL");
-    check(aws_kms_endpoint_resolve("https://cnf:3", &sc, "default", "us-east-1",
-                                   &ep, why, sizeof(why)) == KMSRE_OK &&
+    check(aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", "https://cnf:3",
+                               &sc, "default", "us-east-1", &ep, why,
+                               sizeof(why)) == KMSRE_OK &&
               strcmp(ep.host, "cnf:3") == 0,
           "endpoint: configuration over the environment");
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_ENDPOINT_URL_KMS");
+    setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+    check(aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", NULL, &sc,
+                               "default", "us-gov-west-1", &ep, why,
+                               sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.host, "kms-fips.us-gov-west-1.amazonaws.com") == 0,
+          "endpoint: FIPS");
+    unsetenv("AWS_USE_FIPS_ENDPOINT");
+    setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
+    check(aws_endpoint_resolve("sts", "AWS_ENDPOINT_URL_STS", NULL, &sc,
+                               "default", "eu-west-1", &ep, why,
+                               sizeof(why)) == KMSRE_OK &&
+              strcmp(ep.host, "sts.eu-west-1.api.aws") == 0,
+          "endpoint: dual-stack, another service");
+    unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
 }
 
 int main(void)
