@@ -16,6 +16,11 @@ DST=$(new_key)
 aws kms create-alias --alias-name alias/new --target-key-id "$DST"
 aws_encrypt "$SRC" plain.txt old.bin --encryption-context app=faults
 
+# Under memcheck.sh each openssl run starts seconds later: the bounds then
+# get that much slack, and peak memory is valgrind's, not ours.
+SLACK_MS=0
+[ -n "${KMSRE_UNDER_VALGRIND:-}" ] && SLACK_MS=12000
+
 # run_case NAME EXPECT(ok|fail) ATTEMPTS MAX_MS PATTERN FAULT_JSON [env...]
 # Injects the fault, re-encrypts once and checks all four facts.
 run_case() {
@@ -44,7 +49,7 @@ run_case() {
         [ ! -s new.bin ] || problems+=" wrote output;"
     fi
     [ "$seen" -eq "$attempts" ] || problems+=" server saw $seen attempts, want $attempts;"
-    [ "$ms" -le "$max_ms" ] || problems+=" took $ms ms > $max_ms;"
+    [ "$ms" -le $((max_ms + SLACK_MS)) ] || problems+=" took $ms ms > $max_ms;"
     if [ -z "$problems" ]; then
         ok "$name: $expect after $seen attempt(s) in $ms ms"
     else
@@ -110,6 +115,7 @@ run_case "a bad AWS_MAX_ATTEMPTS is refused before any request" fail 0 2000 \
     "AWS_MAX_ATTEMPTS: max attempts must be" "" AWS_MAX_ATTEMPTS=0
 
 # Memory stays bounded against a huge answer (64 MiB offered).
+if [ -n "${KMSRE_UNDER_VALGRIND:-}" ]; then finish; exit; fi
 kms_fault '{"mode": "oversize", "count": 1}'
 rss_kb=$(python3 - "${PROV_FLAGS[@]}" <<'PY'
 import resource, subprocess, sys

@@ -22,7 +22,7 @@ WRAP
 chmod +x "$dir/bin/openssl"
 
 rc=0
-PATH="$dir/bin:$PATH" bash "$script" "$@" || rc=$?
+PATH="$dir/bin:$PATH" KMSRE_UNDER_VALGRIND=1 bash "$script" "$@" || rc=$?
 runs=$(ls "$dir/logs" | wc -l)
 bad=$(grep -L "ERROR SUMMARY: 0 errors" "$dir/logs"/*.log || true)
 for f in $bad; do
