@@ -106,6 +106,7 @@ enum kmsre_status aws_sts_parse(const char *xml, size_t len, const char *source,
     token = xml_text(creds, end, "SessionToken");
     exp = xml_text(creds, end, "Expiration");
     if (akid == NULL || secret == NULL || token == NULL || exp == NULL ||
+        *akid == '\0' || *secret == '\0' || *token == '\0' ||
         !aws_parse_iso8601(exp, &expiration))
         snprintf(why, whylen, "%s: the STS answer lacks a credential member",
                  source);
