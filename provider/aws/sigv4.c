@@ -218,6 +218,16 @@ static enum kmsre_status sha256(const struct sigv4_algs *algs, const void *data,
 
 static EVP_MAC_CTX *hmac_ctx_new(const struct sigv4_algs *algs)
 {
+    EVP_MAC_CTX *ctx;
+
+    ERR_set_mark();
+    ctx = EVP_MAC_CTX_dup(algs->hmac_template);
+    ERR_pop_to_mark();
+    return ctx;
+}
+
+static EVP_MAC_CTX *hmac_template_new(const struct sigv4_algs *algs)
+{
     char digest[] = "SHA256";
     OSSL_PARAM params[2];
     EVP_MAC_CTX *ctx;
@@ -256,7 +266,7 @@ static enum kmsre_status hmac_sha256(EVP_MAC_CTX *ctx, const unsigned char *key,
 enum kmsre_status sigv4_algs_fetch(struct sigv4_algs *algs,
                                    OSSL_LIB_CTX *libctx, const char *propq)
 {
-    EVP_MAC_CTX *probe = NULL;
+    EVP_MAC_CTX *tmpl = NULL;
 
     if (algs == NULL)
         return KMSRE_ERR_INVALID;
@@ -267,12 +277,12 @@ enum kmsre_status sigv4_algs_fetch(struct sigv4_algs *algs,
     /* HMAC resolves its digest by name; fail here, not at the first
      * request, when that does not work. */
     if (algs->sha256 != NULL && algs->hmac != NULL)
-        probe = hmac_ctx_new(algs);
-    if (probe == NULL) {
+        tmpl = hmac_template_new(algs);
+    if (tmpl == NULL) {
         sigv4_algs_free(algs);
         return KMSRE_ERR_CRYPTO;
     }
-    EVP_MAC_CTX_free(probe);
+    algs->hmac_template = tmpl;
     return KMSRE_OK;
 }
 
@@ -280,8 +290,10 @@ void sigv4_algs_free(struct sigv4_algs *algs)
 {
     if (algs == NULL)
         return;
+    EVP_MAC_CTX_free(algs->hmac_template);
     EVP_MD_free(algs->sha256);
     EVP_MAC_free(algs->hmac);
+    algs->hmac_template = NULL;
     algs->sha256 = NULL;
     algs->hmac = NULL;
 }
