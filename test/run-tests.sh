@@ -28,6 +28,12 @@ if [ "${KMSRE_SKIP_SANITIZERS:-0}" != 1 ]; then
         cmake --build "$here/build-fuzz" -j"$jobs" >/dev/null
         (cd "$here/build-fuzz" && ctest -j"$jobs" -L fuzz --output-on-failure)
     fi
+    # ThreadSanitizer over the threaded EVP programs (the openssl CLI is
+    # not instrumented, so the CLI suites stay with the other builds).
+    echo "== TSan build =="
+    build "$here/build-tsan" -DKMSRE_TSAN=ON
+    (cd "$here/build-tsan" &&
+        ctest -j"$jobs" -R 'integration\.(evp|lifetimes)$' --output-on-failure)
     echo "== ASan+UBSan build =="
     build "$here/build-asan" -DKMSRE_SANITIZE=ON
     (cd "$here/build-asan" && ctest -j"$jobs" --output-on-failure)
