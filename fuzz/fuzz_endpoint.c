@@ -104,8 +104,8 @@ static void fuzz_url(const char *url)
         CHECK(has_nul(why, sizeof(why)) && why[0] != '\0');
     }
     /* An explicit endpoint goes through the same parser. */
-    st2 = aws_kms_endpoint_resolve(url, NULL, "default", "us-east-1", &ep2, why,
-                                   sizeof(why));
+    st2 = aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", url, NULL,
+                               "default", "us-east-1", &ep2, why, sizeof(why));
     CHECK(st2 == st);
     if (st == KMSRE_OK)
         CHECK(memcmp(&ep, &ep2, sizeof(ep)) == 0);
@@ -129,8 +129,8 @@ static void fuzz_region(const char *region)
         return;
     }
     CHECK(strcmp(out, region) == 0);
-    st = aws_kms_endpoint_resolve(NULL, &sc, "default", region, &ep, why,
-                                  sizeof(why));
+    st = aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", NULL, &sc,
+                              "default", region, &ep, why, sizeof(why));
     CHECK(st == KMSRE_OK);
     check_endpoint(ep.url, &ep);
     CHECK(strncmp(ep.url, "https://kms.", 12) == 0 && !ep.is_http);

@@ -86,6 +86,9 @@ static int n_pass, n_fail, n_outputs; /* protected by out_lock */
 /* ---- reporting ------------------------------------------------------- */
 
 static void report(int ok, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report(int ok, const char *fmt, ...)
 {
     va_list ap;
 
@@ -102,6 +105,8 @@ static void report(int ok, const char *fmt, ...)
         n_fail++;
     pthread_mutex_unlock(&out_lock);
 }
+
+static void comment(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void comment(const char *fmt, ...)
 {

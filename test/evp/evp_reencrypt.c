@@ -87,6 +87,9 @@ static long kms_calls; /* protected by out_lock */
 /* ---- reporting ------------------------------------------------------- */
 
 static void report(int ok, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report(int ok, const char *fmt, ...)
 {
     va_list ap;
 
