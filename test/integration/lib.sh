@@ -7,6 +7,9 @@
 
 set -euo pipefail
 
+# Never reach for the real instance-metadata address from a test.
+export AWS_EC2_METADATA_DISABLED=true
+
 BUILD_DIR=$(cd "${1:?build dir}" && pwd)
 SOURCE_DIR=$(cd "${2:?source dir}" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kmsre-test.XXXXXX")
