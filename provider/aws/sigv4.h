@@ -16,11 +16,7 @@
 /* SHA-256 and HMAC, fetched once by the owner (the provider context) and
  * shared read-only by every thread that signs. */
 struct sigv4_algs {
-    EVP_MD *sha256;
-    EVP_MAC *hmac;
-    /* HMAC with its digest already set: copied per use, which skips the
-     * by-name digest lookup that setting it costs. Never used directly. */
-    EVP_MAC_CTX *hmac_template;
+    EVP_MD *sha256; /* fetched once; HMAC is built on it (RFC 2104) */
 };
 
 enum kmsre_status sigv4_algs_fetch(struct sigv4_algs *algs,
