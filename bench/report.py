@@ -130,6 +130,8 @@ def row(label, kind, base):
 for t in threads:
     row(f"provider via EVP, {t} thread{'s' if t != '1' else ''}",
         f"prov_{t}", p1)
+row("libcurl alone: the same POST, one reused handle, no signing or JSON",
+    "curl_1", None)
 row("wrk, 1 connection (client-side limit)", "wrk_1", None)
 row(f"wrk, {wrk_conns} connections, 2 wrk threads (server capacity)",
     f"wrk_{wrk_conns}", None)
@@ -221,6 +223,32 @@ if growth is not None and cps[0] and cps[-1]:
 w(f"| no memory growth over {int(cps[-1]):,} ops (VmRSS {int(cps[0]):,} -> "
   f"{int(cps[-1]):,} ops grows <= 1 MiB) | {fmt(growth)} kB "
   f"({fmt(per_op, 2)} B/op) | {verdict(mem_ok)} |")
+w("")
+
+# ---- what bounds the two single-thread targets -----------------------------
+r_curl_wrk = ratio(best("curl_1"), best("wrk_1"))
+r_prov_curl = ratio(best("prov_1"), best("curl_1"))
+r_wrk_boto = ratio(best("wrk_1"), best("boto3"))
+cpu_p, cpu_c, cpu_b = (stat(k, "cpu")[0] for k in ("prov_1", "curl_1", "boto3"))
+w("### What bounds the single-thread targets\n")
+w("One thread waits for each answer before it sends the next request, so "
+  "its rate is capped by the round trip that wrk over one connection "
+  "measures, and by what the client spends per request on top of it.\n")
+w("| bound | measured | meaning |")
+w("| --- | ---: | --- |")
+w(f"| libcurl alone / wrk, 1 connection | {fmt(r_curl_wrk, 2)}x "
+  f"(per-round median {fmt(paired('curl_1', 'wrk_1')[0], 2)}x) | the most "
+  f"a one-thread client built on `curl_easy_perform` (fixed by the design) "
+  f"reaches on this machine, before any signing or JSON |")
+w(f"| provider / libcurl alone | {fmt(r_prov_curl, 2)}x (per-round median "
+  f"{fmt(paired('prov_1', 'curl_1')[0], 2)}x) | what SigV4, JSON, "
+  f"credentials and the EVP/provider layers leave of that floor |")
+w(f"| wrk, 1 connection / boto3 | {fmt(r_wrk_boto, 1)}x | the most any "
+  f"one-thread client can be ahead of boto3 here; 10x needs at least 10 |")
+if cpu_p and cpu_b:
+    w(f"| client CPU per op: boto3 / provider | {fmt(cpu_b / cpu_p, 1)}x "
+      f"({fmt(cpu_b)} / {fmt(cpu_p)} µs; libcurl alone {fmt(cpu_c)} µs) | the "
+      f"same comparison without the shared round trip |")
 w("")
 
 if cg:

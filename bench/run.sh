@@ -8,7 +8,8 @@
 # stand-in (TLS, keep-alive), measures side by side on this machine
 #   1. provider ReEncrypt ops/s through EVP from 1, 2, 4, 8 threads
 #   2. wrk with the provider's exact POST over 1 and over several connections
-#   3. boto3 re_encrypt in a loop with one client
+#   3. boto3 re_encrypt in a loop with one client, and libcurl alone
+#      sending the same POST (the floor under any libcurl client)
 #   4. wall time of one `openssl pkeyutl` vs one `aws kms re-encrypt` process
 #   5. client instructions per operation (callgrind), split by component
 #   6. RSS over a long run (memory growth)
@@ -105,6 +106,10 @@ BENCH=$MODDIR/bench_reencrypt
 # shellcheck disable=SC2046
 gcc -std=c11 -O2 -g -Wall -Wextra -o "$BENCH" "$here/bench_reencrypt.c" \
     $(pkg-config --cflags --libs libcrypto) -pthread || die "cannot build bench_reencrypt"
+CURL_FLOOR=$MODDIR/curl_floor
+# shellcheck disable=SC2046
+gcc -std=c11 -O2 -g -Wall -Wextra -o "$CURL_FLOOR" "$here/curl_floor.c" \
+    $(pkg-config --cflags --libs libcurl) || die "cannot build curl_floor"
 
 # ---- 2. stand-in KMS ---------------------------------------------------
 work=$(mktemp -d /tmp/kmsre-bench.XXXXXX)
@@ -243,6 +248,20 @@ wrk_run() { # ROUND CONNS THREADS
         "mach=$(cores_of $((m1 - m0)) "$SECONDS_PER_RUN")" >>"$runs"
 }
 
+curl_run() { # ROUND: libcurl alone, the captured POST on one reused handle
+    local o k0 k1 m0 m1
+    k0=$(nginx_ticks); m0=$(machine_busy)
+    o=$("$CURL_FLOOR" "$work/request.txt" "$ENDPOINT/" "$CA" "$SECONDS_PER_RUN") ||
+        { echo "$o" >&2; die "curl_floor failed"; }
+    k1=$(nginx_ticks); m1=$(machine_busy)
+    echo "round $1: $o" >&2
+    echo "run kind=curl_1 round=$1 ops=$(echo "$o" | field ops_per_s)" \
+        "cpu=$(echo "$o" | field cpu_us_per_op)" \
+        "sys=$(echo "$o" | field sys_us_per_op)" \
+        "srv=$(busy_pct "$k0" "$k1" "$SECONDS_PER_RUN")" \
+        "mach=$(cores_of $((m1 - m0)) "$SECONDS_PER_RUN")" >>"$runs"
+}
+
 boto3_run() { # ROUND
     local o k0 k1 m0 m1
     k0=$(nginx_ticks); m0=$(machine_busy)
@@ -262,8 +281,9 @@ wrk_threads=2; [ "$WRK_CONNS" -lt 2 ] && wrk_threads=1
 # Rounds interleave every configuration, so that a burst of outside load
 # hits all of them alike; each figure is the median over the rounds.
 for round in $(seq 1 "$ROUNDS"); do
-    log "round $round/$ROUNDS: provider ($THREADS threads), wrk (1 and $WRK_CONNS connections), boto3; ${SECONDS_PER_RUN}s each"
+    log "round $round/$ROUNDS: provider ($THREADS threads), libcurl alone, wrk (1 and $WRK_CONNS connections), boto3; ${SECONDS_PER_RUN}s each"
     for t in $THREADS; do prov_run "$round" "$t"; done
+    curl_run "$round"
     wrk_run "$round" 1 1
     wrk_run "$round" "$WRK_CONNS" "$wrk_threads"
     boto3_run "$round"

@@ -753,24 +753,23 @@ static enum kmsre_status sort_headers(const struct sigv4_request *r,
     return KMSRE_OK;
 }
 
-/* Trimall: no leading or trailing white space, inner runs become one SP. */
+/* Trimall: no leading or trailing white space, inner runs become one SP.
+ * Whole words are appended at once. */
 static enum kmsre_status append_trimmed_value(struct strbuf *sb, const char *v)
 {
     enum kmsre_status rc = KMSRE_OK;
-    int pending_space = 0;
+    size_t word;
 
     while (is_ows((unsigned char)*v))
         v++;
-    for (; rc == KMSRE_OK && *v != '\0'; v++) {
-        if (is_ows((unsigned char)*v)) {
-            pending_space = 1;
-            continue;
-        }
-        if (pending_space)
+    while (rc == KMSRE_OK && *v != '\0') {
+        for (word = 0; v[word] != '\0' && !is_ows((unsigned char)v[word]);)
+            word++;
+        rc = strbuf_append_mem(sb, v, word);
+        for (v += word; is_ows((unsigned char)*v);)
+            v++;
+        if (rc == KMSRE_OK && *v != '\0')
             rc = strbuf_append_char(sb, ' ');
-        if (rc == KMSRE_OK)
-            rc = strbuf_append_char(sb, *v);
-        pending_space = 0;
     }
     return rc;
 }
