@@ -1,8 +1,15 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the integration tests: a private KMS test server, the
-# openssl and aws wrappers, and ok/not-ok bookkeeping.
+# openssl and aws wrappers, ok/not-ok bookkeeping, runs of the EVP test
+# programs and valgrind. A script sources it with its own arguments:
 #   BUILD_DIR   where kmsreencrypt.so is
 #   SOURCE_DIR  the repository
+# Environment: KEEP_TMP=1 keeps the temporary directory $WORK (it is kept
+# anyway when a check failed; its path is printed).
+# A script prints ok/not ok lines and "N passed, M failed" (finish); it exits
+# 0 when everything passed, 1 on a failure (a failed set-up step included,
+# see die), 2 on a usage error or a missing prerequisite (see bail).
 # Replay a failure by hand: `. $WORK/testvars` then run the printed command.
 
 set -euo pipefail
@@ -10,17 +17,29 @@ set -euo pipefail
 # Never reach for the real instance-metadata address from a test.
 export AWS_EC2_METADATA_DISABLED=true
 
-BUILD_DIR=$(cd "${1:?build dir}" && pwd)
-SOURCE_DIR=$(cd "${2:?source dir}" && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kmsre-test.XXXXXX")
+SCRIPT=$(basename "$0")
+# bail MESSAGE: usage error or missing prerequisite, before any test: exit 2.
+bail() { echo "$SCRIPT: $*" >&2; exit 2; }
+
+[ $# -eq 2 ] || bail "usage: $SCRIPT BUILD_DIR SOURCE_DIR"
+BUILD_DIR=$(cd "$1" && pwd) || bail "no directory $1"
+SOURCE_DIR=$(cd "$2" && pwd) || bail "no directory $2"
+KMSCTL=$SOURCE_DIR/test/kms-server/kmsctl.sh
+[ -f "$BUILD_DIR/kmsreencrypt.so" ] || bail "no $BUILD_DIR/kmsreencrypt.so"
+[ -f "$KMSCTL" ] || bail "no $KMSCTL"
+command -v aws >/dev/null || bail "the AWS CLI (aws) is required"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kmsre-${SCRIPT%.sh}.XXXXXX")
 PASSED=0
 FAILED=0
 
 cleanup() {
-    bash "$SOURCE_DIR/test/kms-server/kmsctl.sh" stop "$WORK/kms" >/dev/null 2>&1 || true
-    if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "# kept $WORK for inspection"; fi
+    bash "$KMSCTL" stop "$WORK/kms" >/dev/null 2>&1 || true
+    if [ "$FAILED" -eq 0 ] && [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$WORK"
+    else echo "# kept $WORK for inspection"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
@@ -29,15 +48,26 @@ check() { # check NAME COMMAND...
     if "$@" >"$WORK/check.out" 2>&1; then ok "$name"; else
         not_ok "$name"; sed 's/^/#   /' "$WORK/check.out"; fi
 }
-finish() {
+finish() { # the summary; fails unless something passed and nothing failed
     echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
+    [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
+}
+# die MESSAGE: a set-up step failed once the tests are under way (the
+# server, a key, an input): counted as a failure, then the summary, exit 1.
+die() {
+    not_ok "$*"
+    finish || true
+    exit 1
 }
 
 start_kms() {
-    bash "$SOURCE_DIR/test/kms-server/kmsctl.sh" start "$WORK/kms" >/dev/null
+    if ! bash "$KMSCTL" start "$WORK/kms" >"$WORK/kmsctl.out" 2>&1; then
+        sed 's/^/#   /' "$WORK/kmsctl.out" >&2
+        die "start the KMS test server"
+    fi
     # shellcheck disable=SC1091
     . "$WORK/kms/env.sh"
+    # shellcheck disable=SC2153 # AWS_REGION, AWS_CA_BUNDLE: from env.sh
     export KMS_REGION=$AWS_REGION KMS_CA_BUNDLE=$AWS_CA_BUNDLE
     cat >"$WORK/testvars" <<VARS
 . $WORK/kms/env.sh
@@ -75,6 +105,11 @@ new_key() { # new_key [KeySpec] -> key id
         --query KeyMetadata.KeyId --output text
 }
 
+new_key_arn() { # new_key_arn [KeySpec] -> key ARN
+    aws kms create-key --key-spec "${1:-SYMMETRIC_DEFAULT}" \
+        --query KeyMetadata.Arn --output text
+}
+
 key_arn() { aws kms describe-key --key-id "$1" --query KeyMetadata.Arn --output text; }
 
 aws_encrypt() { # aws_encrypt KEY PLAINFILE OUT [extra aws args]
@@ -108,4 +143,48 @@ local_failure() {
     after=$(kms_stats)
     if [ "$before" = "$after" ]; then ok "$1: no request sent"; else
         not_ok "$1: $((after - before)) request(s) sent"; fi
+}
+
+# run_prog LABEL COMMAND...: runs a test program that prints ok/not ok lines
+# and ends with "N passed, M failed" (its output in $WORK/LABEL.out and
+# LABEL.err, shown indented, stderr only when it fails); checks the summary
+# and that no line is "not ok". Leaves its exit status in PROG_RC.
+run_prog() {
+    local label=$1 t0=$SECONDS summary
+    shift
+    PROG_RC=0
+    "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || PROG_RC=$?
+    sed 's/^/#   /' "$WORK/$label.out"
+    if [ "$PROG_RC" -ne 0 ] && [ -s "$WORK/$label.err" ]; then
+        echo "# $label stderr:"
+        head -n 200 "$WORK/$label.err" | sed 's/^/#   /'
+    fi
+    echo "# $label took $((SECONDS - t0)) s"
+    summary=$(tail -n 1 "$WORK/$label.out")
+    case $summary in
+    *" passed, 0 failed") ok "$label: $summary" ;;
+    *) not_ok "$label: ${summary:-no summary line} (exit $PROG_RC)" ;;
+    esac
+    if grep -q '^not ok' "$WORK/$label.out"; then
+        not_ok "$label printed not ok lines"
+    else
+        ok "$label printed no not ok line"
+    fi
+}
+
+# A test program under valgrind memcheck: memory errors and definite leaks
+# make it exit VALGRIND_RC.
+VALGRIND_RC=99
+valgrind_run() { # valgrind_run LOG COMMAND...
+    local log=$1
+    shift
+    valgrind --error-exitcode="$VALGRIND_RC" --leak-check=full \
+        --errors-for-leak-kinds=definite --log-file="$log" "$@"
+}
+valgrind_report() { # valgrind_report LOG RC: the log if RC is not 0, its summary
+    local log=$1 rc=$2
+    [ -f "$log" ] || { echo "# no valgrind log $log"; return 0; }
+    if [ "$rc" -ne 0 ]; then head -n 300 "$log" | sed 's/^/#   /'; fi
+    grep -E 'definitely lost|indirectly lost|ERROR SUMMARY' "$log" |
+        sed 's/^==[0-9]*== /# valgrind: /' || true
 }
