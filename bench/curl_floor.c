@@ -68,8 +68,9 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Every captured header but Content-Length (libcurl sets it from the
- * body): Host, User-Agent, Expect and the signed ones go out as captured. */
+/* Every captured header but Host and Content-Length, which libcurl makes
+ * from the URL and the body (as wrk does): the signed ones, User-Agent and
+ * Accept go out as captured. The file has no request line. */
 static int load_request(const char *path, struct request *r)
 {
     size_t len = 0;
@@ -82,15 +83,14 @@ static int load_request(const char *path, struct request *r)
     r->body = sep + 4;
     r->body_len = len - (size_t)(r->body - r->raw);
     r->headers = curl_slist_append(NULL, "Expect:");
-    line = strstr(r->raw, "\r\n"); /* skip the request line */
-    while (line != NULL && r->headers != NULL) {
-        line += 2;
+    for (line = r->raw; line != NULL && r->headers != NULL;) {
         end = strstr(line, "\r\n");
         if (end != NULL)
             *end = '\0';
-        if (strncasecmp(line, "Content-Length:", 15) != 0)
+        if (strncasecmp(line, "Content-Length:", 15) != 0 &&
+            strncasecmp(line, "Host:", 5) != 0)
             r->headers = curl_slist_append(r->headers, line);
-        line = end;
+        line = end != NULL ? end + 2 : NULL;
     }
     return r->headers != NULL;
 }

@@ -56,8 +56,9 @@ struct kmsre_http {
     void *impl;
 };
 
-/* libcurl transport: a pool of easy handles sharing connections, TLS
- * sessions and DNS across threads. */
+/* libcurl transport: pooled connections shared by all threads (TLS
+ * sessions and DNS too); KMS calls framed by http1.c on connections
+ * libcurl opened, the rest through curl_easy_perform. */
 enum kmsre_status kmsre_http_curl_new(struct kmsre_http *http,
                                       const struct kmsre_http_settings *s);
 

@@ -27,9 +27,9 @@ enum parser_state {
 /* p->te: the Transfer-Encoding codings seen so far. */
 enum te_state {
     TE_NONE,    /* no Transfer-Encoding header */
-    TE_CHUNKED, /* so far chunked is last and was applied once */
-    TE_OTHER,   /* present, chunked not (yet) last */
-    TE_BROKEN   /* something came after chunked: refused for good */
+    TE_CHUNKED, /* exactly one coding so far: chunked */
+    TE_OTHER,   /* present, no coding yet */
+    TE_BROKEN   /* any other coding, or chunked twice: refused */
 };
 
 static int is_digit(unsigned char c)
@@ -394,8 +394,8 @@ static void on_content_length(struct http1_parser *p, const char *v, size_t n)
     }
 }
 
-/* Codings accumulate over repeated headers; only a single "chunked" at
- * the end frames a body we can read. */
+/* Codings accumulate over repeated headers. We never ask for compression,
+ * so the only framing we read is a single "chunked" and nothing else. */
 static void on_transfer_encoding(struct http1_parser *p, const char *v,
                                  size_t n)
 {
@@ -407,12 +407,10 @@ static void on_transfer_encoding(struct http1_parser *p, const char *v,
     while (list_next(v, n, &pos, &e, &elen)) {
         if (elen == 0 || p->te == TE_BROKEN)
             continue; /* empty list elements are ignored (RFC 9110 5.6.1) */
-        if (p->te == TE_CHUNKED)
-            p->te = TE_BROKEN; /* chunked must be the last, and only once */
-        else if (names_equal(e, elen, "chunked"))
+        if (p->te == TE_OTHER && names_equal(e, elen, "chunked"))
             p->te = TE_CHUNKED;
         else
-            p->te = TE_OTHER;
+            p->te = TE_BROKEN; /* another coding, or chunked twice */
     }
 }
 

@@ -1,16 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The libcurl transport: verified TLS, bounded answers, reused handles. */
+/*
+ * The libcurl transport: verified TLS, bounded answers, reused connections.
+ *
+ * KMS calls (POST over https) take the fast path: libcurl opens the
+ * connection (DNS, proxy tunnel, TLS and its verification) with
+ * CURLOPT_CONNECT_ONLY, and each request is then one curl_easy_send of the
+ * whole HTTP/1.1 request and curl_easy_recv until http1.c has the whole
+ * answer. curl_easy_perform re-parses the URL and formats every header
+ * byte by byte on each request, which cost more than the signing, JSON and
+ * provider work of a ReEncrypt together. Everything else (the credential
+ * endpoints, plain http) goes through curl_easy_perform.
+ */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include "http/http.h"
+#include "http/http1.h"
 #include "version.h"
 
 #define POOL_MAX_IDLE 32
+#define RECV_CHUNK 16384
+
+/* A connection libcurl opened for the fast path. */
+struct connection {
+    CURL *h;
+    curl_socket_t sock;
+    char *url;    /* what it is connected to; reused only for the same */
+    char *target; /* path and query of url: the request target */
+};
 
 struct curl_transport {
     struct kmsre_http_settings settings;
@@ -20,6 +45,8 @@ struct curl_transport {
     pthread_mutex_t pool_lock;
     CURL *idle[POOL_MAX_IDLE];
     size_t n_idle;
+    struct connection *conns[POOL_MAX_IDLE];
+    size_t n_conns;
 };
 
 struct response_sink {
@@ -284,6 +311,343 @@ static enum kmsre_status perform(CURL *h, const struct kmsre_http_settings *s,
     return KMSRE_OK;
 }
 
+/* --- Fast path: HTTP/1.1 on a connection libcurl opened ----------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void connection_free(struct connection *c)
+{
+    if (c == NULL)
+        return;
+    if (c->h != NULL)
+        curl_easy_cleanup(c->h);
+    OPENSSL_free(c->url);
+    OPENSSL_free(c->target);
+    OPENSSL_free(c);
+}
+
+/* An idle connection to this URL, or NULL. */
+static struct connection *connection_get(struct curl_transport *t,
+                                         const char *url)
+{
+    struct connection *c = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&t->pool_lock);
+    for (i = t->n_conns; i > 0; i--)
+        if (strcmp(t->conns[i - 1]->url, url) == 0) {
+            c = t->conns[i - 1];
+            t->conns[i - 1] = t->conns[--t->n_conns];
+            break;
+        }
+    pthread_mutex_unlock(&t->pool_lock);
+    return c;
+}
+
+static void connection_put(struct curl_transport *t, struct connection *c)
+{
+    pthread_mutex_lock(&t->pool_lock);
+    if (t->n_conns < POOL_MAX_IDLE) {
+        t->conns[t->n_conns++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&t->pool_lock);
+    connection_free(c); /* the pool is full */
+}
+
+/* "/path?query" of a URL, as the request line wants it. */
+static char *request_target(const char *url)
+{
+    CURLU *u = curl_url();
+    char *path = NULL, *query = NULL, *target = NULL;
+    size_t len;
+
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+        if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+            query = NULL;
+        len = strlen(path) + (query != NULL ? strlen(query) + 1 : 0) + 1;
+        target = OPENSSL_malloc(len);
+        if (target != NULL)
+            snprintf(target, len, "%s%s%s", path, query != NULL ? "?" : "",
+                     query != NULL ? query : "");
+    }
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return target;
+}
+
+static void transport_failure(struct kmsre_http_response *resp, int retryable,
+                              int timed_out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void transport_failure(struct kmsre_http_response *resp, int retryable,
+                              int timed_out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(resp->error, sizeof(resp->error), fmt, ap);
+    va_end(ap);
+    resp->retryable = retryable;
+    resp->timed_out = timed_out;
+}
+
+/* TCP, proxy tunnel and TLS by libcurl, with the settings of every other
+ * request; no HTTP is sent. */
+static enum kmsre_status connection_open(struct curl_transport *t,
+                                         struct connection *c, const char *url,
+                                         double deadline,
+                                         struct kmsre_http_response *resp)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    long left = (long)(deadline - now_ms());
+    CURLcode rc;
+
+    if (left < 1)
+        left = 1;
+    c->h = curl_easy_init();
+    if (c->h == NULL || !set_constant_options(t, c->h))
+        return KMSRE_ERR_NOMEM;
+    curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c->h, CURLOPT_URL, url);
+    curl_easy_setopt(c->h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS,
+                     t->settings.connect_timeout_ms < left
+                         ? t->settings.connect_timeout_ms
+                         : left);
+    curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, left);
+    curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, errbuf);
+    ERR_set_mark();
+    rc = curl_easy_perform(c->h);
+    ERR_pop_to_mark();
+    curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, NULL);
+    if (rc == CURLE_OK &&
+        curl_easy_getinfo(c->h, CURLINFO_ACTIVESOCKET, &c->sock) != CURLE_OK)
+        rc = CURLE_COULDNT_CONNECT;
+    if (rc != CURLE_OK) {
+        transport_failure(resp, is_retryable(rc),
+                          rc == CURLE_OPERATION_TIMEDOUT, "%s",
+                          errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+        return KMSRE_ERR_TRANSPORT;
+    }
+    return KMSRE_OK;
+}
+
+/* Waits until the socket is ready for `events` or the deadline passes. */
+static int wait_socket(curl_socket_t sock, short events, double deadline)
+{
+    struct pollfd pfd = {sock, events, 0};
+    double left;
+    int n;
+
+    for (;;) {
+        left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        n = poll(&pfd, 1, (int)(left + 1));
+        if (n > 0)
+            return 1;
+        if (n == 0 || errno != EINTR)
+            return n == 0 ? 0 : -1;
+    }
+}
+
+static enum kmsre_status timed_out(struct kmsre_http_response *resp,
+                                   const char *what)
+{
+    transport_failure(resp, 1, 1, "timed out %s", what);
+    return KMSRE_ERR_TRANSPORT;
+}
+
+static enum kmsre_status send_all(struct connection *c, const char *data,
+                                  size_t len, double deadline,
+                                  struct kmsre_http_response *resp)
+{
+    size_t sent, done = 0;
+    CURLcode rc;
+
+    while (done < len) {
+        sent = 0;
+        ERR_set_mark();
+        rc = curl_easy_send(c->h, data + done, len - done, &sent);
+        ERR_pop_to_mark();
+        if (rc == CURLE_AGAIN) {
+            if (wait_socket(c->sock, POLLOUT, deadline) <= 0)
+                return timed_out(resp, "sending the request");
+            continue;
+        }
+        if (rc != CURLE_OK) {
+            transport_failure(resp, 1, 0, "send failure: %s",
+                              curl_easy_strerror(rc));
+            return KMSRE_ERR_TRANSPORT;
+        }
+        done += sent;
+    }
+    return KMSRE_OK;
+}
+
+/* What a finished parse means for the caller. A connection that closes
+ * early is worth another attempt; an answer that is not HTTP is not. */
+static enum kmsre_status parse_outcome(enum http1_result r, int at_eof,
+                                       struct kmsre_http_response *resp)
+{
+    switch (r) {
+    case HTTP1_DONE:
+        return KMSRE_OK;
+    case HTTP1_TOO_LARGE:
+        return KMSRE_ERR_RESPONSE;
+    case HTTP1_NOMEM:
+        return KMSRE_ERR_NOMEM;
+    default:
+        resp->retryable = at_eof;
+        return KMSRE_ERR_TRANSPORT;
+    }
+}
+
+/* Reads until the parser has a whole answer. *reusable tells whether the
+ * connection can carry another request. */
+static enum kmsre_status receive_answer(struct connection *c, double deadline,
+                                        struct http1_parser *p, int *reusable)
+{
+    char buf[RECV_CHUNK];
+    enum http1_result r = HTTP1_MORE;
+    size_t n, used;
+    int at_eof = 0;
+    CURLcode rc;
+
+    while (r == HTTP1_MORE) {
+        n = 0;
+        ERR_set_mark();
+        rc = curl_easy_recv(c->h, buf, sizeof(buf), &n);
+        ERR_pop_to_mark();
+        if (rc == CURLE_AGAIN) {
+            if (wait_socket(c->sock, POLLIN, deadline) <= 0)
+                return timed_out(p->resp, "waiting for the answer");
+            continue;
+        }
+        if (rc != CURLE_OK) {
+            transport_failure(p->resp, 1, 0, "receive failure: %s",
+                              curl_easy_strerror(rc));
+            return KMSRE_ERR_TRANSPORT;
+        }
+        if (n == 0) {
+            at_eof = 1;
+            r = http1_parser_eof(p);
+            break;
+        }
+        r = http1_parser_feed(p, buf, n, &used);
+        if (r == HTTP1_DONE && used != n)
+            p->keep_alive = 0; /* bytes nobody asked for: drop it */
+    }
+    *reusable = r == HTTP1_DONE && !at_eof && p->keep_alive;
+    return parse_outcome(r, at_eof, p->resp);
+}
+
+/* One request and its answer on an open connection. *silent is set when
+ * the connection failed before any byte of an answer came back. */
+static enum kmsre_status exchange(struct connection *c, const char *request,
+                                  size_t len, double deadline,
+                                  struct kmsre_http_response *resp,
+                                  int *reusable, int *silent)
+{
+    struct http1_parser p;
+    enum kmsre_status st;
+
+    *reusable = 0;
+    *silent = 1;
+    st = send_all(c, request, len, deadline, resp);
+    if (st != KMSRE_OK)
+        return st;
+    http1_parser_init(&p, resp, KMSRE_HTTP_MAX_RESPONSE);
+    st = receive_answer(c, deadline, &p, reusable);
+    *silent = !p.started;
+    http1_parser_cleanup(&p);
+    return st;
+}
+
+static enum kmsre_status format_request(const struct connection *c,
+                                        const struct kmsre_http_request *req,
+                                        char **out, size_t *out_len)
+{
+    return http1_format_request("POST", c->target, req->headers, req->n_headers,
+                                KMSRE_USER_AGENT, req->body, req->body_len, out,
+                                out_len);
+}
+
+/* A fresh connection object for url, not yet open. */
+static struct connection *connection_new(const char *url)
+{
+    struct connection *c = OPENSSL_zalloc(sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->url = OPENSSL_strdup(url);
+    c->target = request_target(url);
+    if (c->url == NULL || c->target == NULL) {
+        connection_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* An idle connection may have been closed by the server meanwhile; when
+ * one fails before answering anything, the request goes once more on a new
+ * connection, as curl_easy_perform does. */
+static enum kmsre_status fast_send(struct curl_transport *t,
+                                   const struct kmsre_http_request *req,
+                                   struct kmsre_http_response *resp)
+{
+    long total =
+        req->timeout_ms > 0 ? req->timeout_ms : t->settings.request_timeout_ms;
+    double deadline = now_ms() + (double)total;
+    struct connection *c = connection_get(t, req->url);
+    enum kmsre_status st = KMSRE_OK;
+    char *request = NULL;
+    size_t len = 0;
+    int reused = c != NULL, reusable = 0, silent = 0;
+
+    if (c == NULL && (c = connection_new(req->url)) == NULL)
+        return KMSRE_ERR_NOMEM;
+    st = format_request(c, req, &request, &len);
+    if (st == KMSRE_ERR_INVALID)
+        transport_failure(resp, 0, 0,
+                          "request refused: a header or the "
+                          "URL path cannot go on the wire");
+    for (;;) {
+        if (st == KMSRE_OK && c->h == NULL)
+            st = connection_open(t, c, req->url, deadline, resp);
+        if (st == KMSRE_OK)
+            st = exchange(c, request, len, deadline, resp, &reusable, &silent);
+        if (st != KMSRE_ERR_TRANSPORT || !reused || !silent || resp->timed_out)
+            break;
+        reused = 0;
+        kmsre_http_response_clear(resp);
+        curl_easy_cleanup(c->h);
+        c->h = NULL;
+    }
+    OPENSSL_clear_free(request, len);
+    if (st == KMSRE_OK && reusable)
+        connection_put(t, c);
+    else
+        connection_free(c);
+    return st;
+}
+
+/* Plain POSTs over https; the rest keeps curl_easy_perform. */
+static int takes_fast_path(const struct kmsre_http_request *req)
+{
+    return (req->method == NULL || strcmp(req->method, "POST") == 0) &&
+           strncasecmp(req->url, "https://", 8) == 0;
+}
+
 static enum kmsre_status curl_send(void *impl,
                                    const struct kmsre_http_request *req,
                                    struct kmsre_http_response *resp)
@@ -294,6 +658,8 @@ static enum kmsre_status curl_send(void *impl,
     CURL *h;
 
     memset(resp, 0, sizeof(*resp));
+    if (takes_fast_path(req))
+        return fast_send(t, req, resp);
     headers = make_header_list(req);
     if (headers == NULL)
         return KMSRE_ERR_NOMEM;
@@ -320,6 +686,8 @@ static void curl_free_transport(void *impl)
         return;
     while (t->n_idle > 0)
         curl_easy_cleanup(t->idle[--t->n_idle]);
+    while (t->n_conns > 0)
+        connection_free(t->conns[--t->n_conns]);
     if (t->share != NULL)
         curl_share_cleanup(t->share);
     for (i = 0; i < CURL_LOCK_DATA_LAST; i++)

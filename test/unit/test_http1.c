@@ -357,14 +357,18 @@ static void test_chunked(void)
                                   "\r\n";
     static const char with_cl[] = "HTTP/1.1 200 OK\r\n"
                                   "Content-Length: 3\r\n"
-                                  "Transfer-Encoding: gzip, chunked\r\n"
+                                  "Transfer-Encoding: chunked\r\n"
                                   "\r\n"
                                   "4\r\nabcd\r\n0\r\n\r\n";
     static const char two_headers[] = "HTTP/1.1 200 OK\r\n"
-                                      "Transfer-Encoding: gzip\r\n"
+                                      "Transfer-Encoding:\r\n"
                                       "transfer-encoding: , CHUNKED\r\n"
                                       "\r\n"
                                       "1\r\nz\r\n0\r\n\r\n";
+    static const char compressed[] = "HTTP/1.1 200 OK\r\n"
+                                     "Transfer-Encoding: gzip, chunked\r\n"
+                                     "\r\n"
+                                     "1\r\nz\r\n0\r\n\r\n";
     static const char not_last[] = "HTTP/1.1 200 OK\r\n"
                                    "Transfer-Encoding: chunked, gzip\r\n"
                                    "\r\n"
@@ -404,7 +408,10 @@ static void test_chunked(void)
           "chunked + Content-Length: chunked wins, not reusable");
     PARSE("two TE headers", two_headers, MAX_BODY, 0, &o);
     check(o.result == HTTP1_DONE && body_is(&o, "z"),
-          "codings accumulate over headers; chunked case-insensitive");
+          "empty lists ignored over headers; chunked case-insensitive");
+    PARSE("gzip, chunked", compressed, MAX_BODY, 0, &o);
+    check(o.result == HTTP1_BAD && error_has(&o, "Transfer-Encoding"),
+          "a coding besides chunked refused (we never ask for one)");
     PARSE("chunked not last", not_last, MAX_BODY, 0, &o);
     check(o.result == HTTP1_BAD && error_has(&o, "Transfer-Encoding"),
           "chunked not the last coding refused");
