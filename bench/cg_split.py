@@ -11,9 +11,9 @@ and prints, in Markdown, the client instructions per operation:
                    canonical request, SHA-256, HMAC chain)
     JSON           kms_reencrypt_build, kms_reencrypt_parse, kms_error_parse
                    (provider/kms/kms_reencrypt.c + json-c + base64)
-    HTTP/TLS       curl_send (provider/http/http_curl.c: header list,
-                   handle pool, curl_easy_perform = libcurl + libssl +
-                   libcrypto record crypto + syscalls)
+    HTTP/TLS       curl_send (provider/http/http_curl.c: connection
+                   pool, http1.c framing, curl_easy_send/recv = libcurl +
+                   libssl + libcrypto record crypto + syscalls)
     provider rest  everything else under measured_op: EVP dispatch,
                    EVP_PKEY_encrypt_init_ex, the size query, parameter
                    handling, sessions, retries, copying the answer
@@ -40,7 +40,7 @@ CATEGORIES = [
      ["sigv4_sign", "sigv4_derive_key"]),
     ("JSON (kms_reencrypt.c, json-c, base64)",
      ["kms_reencrypt_build", "kms_reencrypt_parse", "kms_error_parse"]),
-    ("HTTP/TLS (http_curl.c, libcurl, libssl)",
+    ("HTTP/TLS (http_curl.c, http1.c, libcurl, libssl)",
      ["curl_send", "kmsre_http_send"]),
 ]
 TOP = "measured_op"

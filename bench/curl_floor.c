@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * curl_floor: the provider's captured ReEncrypt POST, sent again and again
- * through libcurl alone (one reused easy handle, the provider's TLS
- * settings), with no signing, no JSON and no provider. It measures what
- * libcurl itself costs per request on this machine: the floor under any
- * client built on curl_easy_perform, which the design fixes for the
- * provider.
+ * through curl_easy_perform on one reused easy handle (the provider's TLS
+ * settings), with no signing, no JSON and no provider: what a plain
+ * libcurl client pays per request on this machine. The provider's KMS path
+ * no longer goes through curl_easy_perform (see provider/http/http_curl.c)
+ * and is measured against this.
  *
  *     curl_floor REQUEST_FILE URL CA_FILE SECONDS
  *

@@ -237,12 +237,12 @@ w("One thread waits for each answer before it sends the next request, so "
 w("| bound | measured | meaning |")
 w("| --- | ---: | --- |")
 w(f"| libcurl alone / wrk, 1 connection | {fmt(r_curl_wrk, 2)}x "
-  f"(per-round median {fmt(paired('curl_1', 'wrk_1')[0], 2)}x) | the most "
-  f"a one-thread client built on `curl_easy_perform` (fixed by the design) "
-  f"reaches on this machine, before any signing or JSON |")
+  f"(per-round median {fmt(paired('curl_1', 'wrk_1')[0], 2)}x) | what "
+  f"`curl_easy_perform` alone reaches, sending a ready request: the ceiling "
+  f"of the provider's earlier transport, which the KMS path no longer uses |")
 w(f"| provider / libcurl alone | {fmt(r_prov_curl, 2)}x (per-round median "
-  f"{fmt(paired('prov_1', 'curl_1')[0], 2)}x) | what SigV4, JSON, "
-  f"credentials and the EVP/provider layers leave of that floor |")
+  f"{fmt(paired('prov_1', 'curl_1')[0], 2)}x) | the whole provider "
+  f"(SigV4, JSON, EVP) against that bare libcurl loop |")
 w(f"| wrk, 1 connection / boto3 | {fmt(r_wrk_boto, 1)}x | the most any "
   f"one-thread client can be ahead of boto3 here; 10x needs at least 10 |")
 if cpu_p and cpu_b:

@@ -9,7 +9,7 @@
 #   1. provider ReEncrypt ops/s through EVP from 1, 2, 4, 8 threads
 #   2. wrk with the provider's exact POST over 1 and over several connections
 #   3. boto3 re_encrypt in a loop with one client, and libcurl alone
-#      sending the same POST (the floor under any libcurl client)
+#      sending the same POST through curl_easy_perform
 #   4. wall time of one `openssl pkeyutl` vs one `aws kms re-encrypt` process
 #   5. client instructions per operation (callgrind), split by component
 #   6. RSS over a long run (memory growth)
