@@ -400,6 +400,15 @@ static void transport_failure(struct kmsre_http_response *resp, int retryable,
     resp->timed_out = timed_out;
 }
 
+/* What libcurl reads while it opens a connection is a proxy's answer to
+ * CONNECT at most: not ours to keep. */
+static size_t discard(char *data, size_t size, size_t n, void *userp)
+{
+    (void)data;
+    (void)userp;
+    return size * n;
+}
+
 /* TCP, proxy tunnel and TLS by libcurl, with the settings of every other
  * request; no HTTP is sent. */
 static enum kmsre_status connection_open(struct curl_transport *t,
@@ -419,6 +428,8 @@ static enum kmsre_status connection_open(struct curl_transport *t,
     curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(c->h, CURLOPT_URL, url);
     curl_easy_setopt(c->h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, discard);
+    curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS,
                      t->settings.connect_timeout_ms < left
                          ? t->settings.connect_timeout_ms
