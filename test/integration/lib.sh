@@ -77,8 +77,12 @@ VARS
 }
 
 # Debian's AWS CLI v2.9 ignores AWS_ENDPOINT_URL: always name the endpoint
-# (exported so `bash -c` checks see it too).
-aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+# (exported so `bash -c` checks see it too). The CLI runs with the system's
+# OpenSSL set-up, not the tests' OPENSSL_CONF/OPENSSL_MODULES: CLI v2's
+# awscrt fails to start when it cannot find OpenSSL's own modules.
+aws() {
+    env -u OPENSSL_CONF -u OPENSSL_MODULES aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"
+}
 export -f aws
 
 # The provider loaded by flags, as a newcomer types it.
