@@ -222,18 +222,24 @@ background_load() { # SECONDS: cores busy while this benchmark runs nothing
 
 runs=$work/runs.txt
 : >"$runs"
+# record KIND ROUND RESULT_LINE K0 K1 M0 M1: one "run" line for a client
+# whose result line has ops_per_s, cpu_us_per_op and (maybe) sys_us_per_op.
+record() {
+    echo "run kind=$1 round=$2 ops=$(echo "$3" | field ops_per_s)" \
+        "cpu=$(echo "$3" | field cpu_us_per_op)" \
+        "sys=$(echo "$3" | field sys_us_per_op)" \
+        "srv=$(busy_pct "$4" "$5" "$SECONDS_PER_RUN")" \
+        "mach=$(cores_of $(($7 - $6)) "$SECONDS_PER_RUN")" >>"$runs"
+}
 prov_run() { # ROUND THREADS
     local out k0 k1 m0 m1
     k0=$(nginx_ticks); m0=$(machine_busy)
     out=$(run_bench -t "$2" -d "$SECONDS_PER_RUN" -w 50) ||
         { echo "$out" >&2; die "provider run with $2 threads had failures"; }
     k1=$(nginx_ticks); m1=$(machine_busy)
-    echo "round $1: $(echo "$out" | grep '^result')" >&2
-    echo "run kind=prov_$2 round=$1 ops=$(echo "$out" | grep '^result' | field ops_per_s)" \
-        "cpu=$(echo "$out" | grep '^result' | field cpu_us_per_op)" \
-        "sys=$(echo "$out" | grep '^result' | field sys_us_per_op)" \
-        "srv=$(busy_pct "$k0" "$k1" "$SECONDS_PER_RUN")" \
-        "mach=$(cores_of $((m1 - m0)) "$SECONDS_PER_RUN")" >>"$runs"
+    out=$(echo "$out" | grep '^result')
+    echo "round $1: $out" >&2
+    record "prov_$2" "$1" "$out" "$k0" "$k1" "$m0" "$m1"
 }
 wrk_run() { # ROUND CONNS THREADS
     local o k0 k1 m0 m1
@@ -255,11 +261,7 @@ curl_run() { # ROUND: libcurl alone, the captured POST on one reused handle
         { echo "$o" >&2; die "curl_floor failed"; }
     k1=$(nginx_ticks); m1=$(machine_busy)
     echo "round $1: $o" >&2
-    echo "run kind=curl_1 round=$1 ops=$(echo "$o" | field ops_per_s)" \
-        "cpu=$(echo "$o" | field cpu_us_per_op)" \
-        "sys=$(echo "$o" | field sys_us_per_op)" \
-        "srv=$(busy_pct "$k0" "$k1" "$SECONDS_PER_RUN")" \
-        "mach=$(cores_of $((m1 - m0)) "$SECONDS_PER_RUN")" >>"$runs"
+    record curl_1 "$1" "$o" "$k0" "$k1" "$m0" "$m1"
 }
 
 boto3_run() { # ROUND
@@ -269,10 +271,7 @@ boto3_run() { # ROUND
         "$SECONDS_PER_RUN" "$KEY_ID" "Dept=IT") || { echo "$o" >&2; die "boto3 loop failed"; }
     k1=$(nginx_ticks); m1=$(machine_busy)
     echo "round $1: $o" >&2
-    echo "run kind=boto3 round=$1 ops=$(echo "$o" | grep '^boto3-result' | field ops_per_s)" \
-        "cpu=$(echo "$o" | grep '^boto3-result' | field cpu_us_per_op)" \
-        "srv=$(busy_pct "$k0" "$k1" "$SECONDS_PER_RUN")" \
-        "mach=$(cores_of $((m1 - m0)) "$SECONDS_PER_RUN")" >>"$runs"
+    record boto3 "$1" "$(echo "$o" | grep '^boto3-result')" "$k0" "$k1" "$m0" "$m1"
 }
 
 bg_before=$(background_load 2)

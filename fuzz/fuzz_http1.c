@@ -22,18 +22,10 @@
 #include <openssl/crypto.h>
 #include "http/http1.h"
 #include "alloc_fail.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                    \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -41,17 +33,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     fuzz_alloc_install();
     return 0;
-}
-
-/* FNV-1a, to pick the allocation that fails and seed the cut sizes. */
-static uint32_t input_hash(const uint8_t *data, size_t size)
-{
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < size; i++)
-        h = (h ^ data[i]) * 16777619u;
-    return h;
 }
 
 static int has_nul(const char *buf, size_t size)
@@ -409,7 +390,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 2 || size > 256 * 1024)
         return 0;
-    seed = input_hash(data, size);
+    seed = fuzz_input_hash(data, size);
     fuzz_parser(data, size, seed);
     fuzz_format(data + 2, size - 2, seed);
     return 0;

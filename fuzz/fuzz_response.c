@@ -27,18 +27,10 @@
 #include "kms/kms_reencrypt.h"
 #include "util/parse.h"
 #include "alloc_fail.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                    \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -46,17 +38,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     fuzz_alloc_install();
     return 0;
-}
-
-/* FNV-1a, to pick the allocation that fails from the input. */
-static size_t input_hash(const uint8_t *data, size_t size)
-{
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < size; i++)
-        h = (h ^ data[i]) * 16777619u;
-    return h;
 }
 
 /* A copy of n bytes with no terminating NUL: ASan catches a read past n. */
@@ -519,7 +500,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > 64 * 1024)
         return 0;
-    seed = input_hash(data, size);
+    seed = fuzz_input_hash(data, size);
     fuzz_answer(data, size, seed);
     fuzz_error(data, size);
     fuzz_request(data, size, seed);
