@@ -59,6 +59,15 @@
  * see OSSL_PARAM_modified(), before one):
  *  source-key-id, destination-key-id   key ARNs
  *  source-encryption-algorithm, destination-encryption-algorithm
+ *
+ * Gettable after any EVP_PKEY_encrypt that got as far as sending (its
+ * outcome, for applications that keep records of each call):
+ *  request-id      x-amzn-RequestId of KMS's last answer ("" if none)
+ *  error-type      KMS error type of a failed call, e.g. ThrottlingException
+ *                  ("" after a success or a failure without a KMS answer)
+ *  error-message   KMS's message for that error
+ *  attempts        requests sent (integer), retries included
+ *  throttles       of those, how many KMS throttled (integer)
  */
 #define KMSRE_PARAM_SOURCE_KEY_ID "source-key-id"
 #define KMSRE_PARAM_DESTINATION_KEY_ID "destination-key-id"
@@ -71,6 +80,11 @@
 #define KMSRE_PARAM_GRANT_TOKENS "grant-tokens"
 #define KMSRE_PARAM_DRY_RUN "dry-run"
 #define KMSRE_PARAM_DRY_RUN_MODIFIERS "dry-run-modifiers"
+#define KMSRE_PARAM_REQUEST_ID "request-id"
+#define KMSRE_PARAM_ERROR_TYPE "error-type"
+#define KMSRE_PARAM_ERROR_MESSAGE "error-message"
+#define KMSRE_PARAM_ATTEMPTS "attempts"
+#define KMSRE_PARAM_THROTTLES "throttles"
 
 /* Largest CiphertextBlob KMS accepts or returns (bytes); also the answer of
  * EVP_PKEY_get_size() and of the size query. */

@@ -27,6 +27,9 @@ struct kmsre_reenc_ctx {
     struct json_object *dry_run_modifiers;
     /* KMS's answer to the last successful call (ciphertext not kept). */
     struct kms_reencrypt_resp answer;
+    /* How the last call that reached the network went. */
+    struct kms_error report;
+    int has_report;
 };
 
 static OSSL_FUNC_asym_cipher_newctx_fn re_newctx;
@@ -134,6 +137,7 @@ static int re_encrypt_init(void *vctx, void *vkey, const OSSL_PARAM params[])
     ctx->key = key;
     clear_request(ctx);
     kms_reencrypt_resp_clear(&ctx->answer);
+    ctx->has_report = 0;
     return re_set_ctx_params(ctx, params);
 }
 
@@ -381,6 +385,11 @@ static const OSSL_PARAM known_gettable_ctx_params[] = {
     OSSL_PARAM_utf8_string(KMSRE_PARAM_SOURCE_ENCRYPTION_ALGORITHM, NULL, 0),
     OSSL_PARAM_utf8_string(KMSRE_PARAM_DESTINATION_ENCRYPTION_ALGORITHM, NULL,
                            0),
+    OSSL_PARAM_utf8_string(KMSRE_PARAM_REQUEST_ID, NULL, 0),
+    OSSL_PARAM_utf8_string(KMSRE_PARAM_ERROR_TYPE, NULL, 0),
+    OSSL_PARAM_utf8_string(KMSRE_PARAM_ERROR_MESSAGE, NULL, 0),
+    OSSL_PARAM_int(KMSRE_PARAM_ATTEMPTS, NULL),
+    OSSL_PARAM_int(KMSRE_PARAM_THROTTLES, NULL),
     OSSL_PARAM_END};
 
 static const OSSL_PARAM *re_gettable_ctx_params(void *vctx, void *provctx)
@@ -397,12 +406,33 @@ static int get_answer(OSSL_PARAM params[], const char *name, const char *v)
     return p == NULL || v == NULL || OSSL_PARAM_set_utf8_string(p, v);
 }
 
+static int get_count(OSSL_PARAM params[], const char *name, int v)
+{
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, name);
+
+    return p == NULL || OSSL_PARAM_set_int(p, v);
+}
+
+static int get_report(const struct kmsre_reenc_ctx *ctx, OSSL_PARAM params[])
+{
+    const struct kms_error *r = &ctx->report;
+
+    if (!ctx->has_report)
+        return 1;
+    return get_answer(params, KMSRE_PARAM_REQUEST_ID, r->request_id) &&
+           get_answer(params, KMSRE_PARAM_ERROR_TYPE, r->type) &&
+           get_answer(params, KMSRE_PARAM_ERROR_MESSAGE, r->message) &&
+           get_count(params, KMSRE_PARAM_ATTEMPTS, r->attempts) &&
+           get_count(params, KMSRE_PARAM_THROTTLES, r->throttles);
+}
+
 static int re_get_ctx_params(void *vctx, OSSL_PARAM params[])
 {
     const struct kmsre_reenc_ctx *ctx = vctx;
     const struct kms_reencrypt_resp *a = &ctx->answer;
 
-    return get_answer(params, KMSRE_PARAM_SOURCE_KEY_ID, a->source_key_id) &&
+    return get_report(ctx, params) &&
+           get_answer(params, KMSRE_PARAM_SOURCE_KEY_ID, a->source_key_id) &&
            get_answer(params, KMSRE_PARAM_DESTINATION_KEY_ID, a->key_id) &&
            get_answer(params, KMSRE_PARAM_SOURCE_ENCRYPTION_ALGORITHM,
                       a->source_algorithm) &&
@@ -547,6 +577,8 @@ static int re_encrypt(void *vctx, unsigned char *out, size_t *outlen,
     fill_request(ctx, &req, in, inlen);
     st = kms_client_reencrypt(client, &target, &req, &answer, &kerr, why,
                               sizeof(why));
+    ctx->report = kerr;
+    ctx->has_report = kerr.attempts > 0;
     if (st != KMSRE_OK) {
         char msg[1024];
         int reason = describe_failure(st, &kerr, why, msg, sizeof(msg));

@@ -37,12 +37,16 @@ struct kms_reencrypt_resp {
 };
 
 /* What KMS said when it refused: type with any "namespace#" prefix and
- * ":suffix" removed, message from "message" or "Message". */
+ * ":suffix" removed, message from "message" or "Message". The request id,
+ * attempts and throttled attempts are filled for every call, successful or
+ * not. */
 struct kms_error {
     long http_status;
     char type[128];
     char message[512];
     char request_id[128];
+    int attempts;  /* requests sent, the first included */
+    int throttles; /* of which KMS answered with a throttling error */
 };
 
 /* Serialises the request; *body is NUL-terminated, free with

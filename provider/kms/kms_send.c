@@ -269,6 +269,7 @@ enum kmsre_status kms_send(struct kms_client *c, struct kms_session *s,
     double start, delay;
     int attempt, cost = 0, expired, refreshed = 0;
 
+    kerr->attempts = kerr->throttles = 0;
     for (attempt = 1;; attempt++) {
         if (s->retry_mode == KMS_RETRY_ADAPTIVE)
             sleep_seconds(
@@ -285,6 +286,8 @@ enum kmsre_status kms_send(struct kms_client *c, struct kms_session *s,
             continue;
         }
         f = classify(s, st, resp, kerr);
+        kerr->attempts++;
+        kerr->throttles += f == KMS_FAILURE_THROTTLE;
         if (s->retry_mode == KMS_RETRY_ADAPTIVE)
             kms_rate_limiter_update(&c->limiter, kms_monotonic_now(),
                                     f == KMS_FAILURE_THROTTLE);
@@ -300,6 +303,10 @@ enum kmsre_status kms_send(struct kms_client *c, struct kms_session *s,
     }
     if (st == KMSRE_OK && s->retry_mode != KMS_RETRY_LEGACY)
         kms_retry_quota_release(&c->quota, cost);
+    snprintf(kerr->request_id, sizeof(kerr->request_id), "%s",
+             resp->request_id);
+    if (st != KMSRE_ERR_SERVICE) /* an earlier attempt's error is history */
+        kerr->type[0] = kerr->message[0] = '\0';
     if (st == KMSRE_ERR_TRANSPORT && attempt > 1)
         snprintf(why + strlen(why), whylen - strlen(why),
                  " (after %d attempts)", attempt);

@@ -292,7 +292,29 @@ struct answer {
     char destination_key_id[ID_BUF];
     char source_algorithm[64];
     char destination_algorithm[64];
+    /* The call's outcome, read after success and failure alike. */
+    char request_id[128];
+    char error_type[128];
+    int attempts;
+    int throttles;
 };
+
+/* The outcome params; *ans->request_id stays "" when they are untouched. */
+static void read_outcome(EVP_PKEY_CTX *ctx, struct answer *ans)
+{
+    OSSL_PARAM got[5];
+
+    got[0] = OSSL_PARAM_construct_utf8_string("request-id", ans->request_id,
+                                              sizeof(ans->request_id));
+    got[1] = OSSL_PARAM_construct_utf8_string("error-type", ans->error_type,
+                                              sizeof(ans->error_type));
+    got[2] = OSSL_PARAM_construct_int("attempts", &ans->attempts);
+    got[3] = OSSL_PARAM_construct_int("throttles", &ans->throttles);
+    got[4] = OSSL_PARAM_construct_end();
+    ans->attempts = ans->throttles = -1;
+    if (EVP_PKEY_CTX_get_params(ctx, got) <= 0)
+        ans->attempts = -2;
+}
 
 enum param_timing { PARAMS_AT_INIT, PARAMS_AFTER_INIT };
 
@@ -360,6 +382,19 @@ static int reencrypt(EVP_PKEY *pkey, const char *context,
     count_kms_call();
     if (EVP_PKEY_encrypt(ctx, buf, &len, source_blob, source_len) <= 0) {
         snprintf(why, whylen, "EVP_PKEY_encrypt failed");
+        ERR_set_mark();
+        read_outcome(ctx, ans);
+        ERR_pop_to_mark();
+        goto end;
+    }
+    read_outcome(ctx, ans);
+    if (ans->request_id[0] == '\0' || ans->error_type[0] != '\0' ||
+        ans->attempts != 1 || ans->throttles != 0) {
+        snprintf(why, whylen,
+                 "outcome after success: request-id \"%s\", error-type "
+                 "\"%s\", attempts %d, throttles %d",
+                 ans->request_id, ans->error_type, ans->attempts,
+                 ans->throttles);
         goto end;
     }
     if (len == 0 || len > size) {
@@ -580,6 +615,11 @@ static void expect_failure(EVP_PKEY *pkey, const char *what,
         report(0, "%s: EVP_PKEY_encrypt fails -- it succeeded", what);
     else
         report(1, "%s: EVP_PKEY_encrypt fails (%s)", what, why);
+    report(strstr(needle, ans.error_type) != NULL &&
+               ans.error_type[0] != '\0' && ans.request_id[0] != '\0' &&
+               ans.attempts == 1,
+           "%s: error-type \"%s\", request-id \"%s\", attempts %d", what,
+           ans.error_type, ans.request_id, ans.attempts);
     error_queue_has(needle, what);
 }
 
