@@ -7,10 +7,11 @@
 #include <strings.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include "aws/endpoint.h"
+#include "base/text.h"
 #include "config.h"
 #include "kmsreencrypt.h"
 #include "kms/retry.h"
-#include "util/parse.h"
 
 enum conf_kind { CONF_STRING, CONF_MILLIS, CONF_ATTEMPTS, CONF_BOOL };
 
@@ -53,17 +54,6 @@ static int parse_long(const char *text, long min, long max, long *out)
     return 1;
 }
 
-static int parse_bool(const char *text, long *out)
-{
-    if (strcmp(text, "1") == 0 || strcasecmp(text, "true") == 0 ||
-        strcasecmp(text, "yes") == 0 || strcasecmp(text, "on") == 0)
-        return (*out = 1) == 1;
-    if (strcmp(text, "0") == 0 || strcasecmp(text, "false") == 0 ||
-        strcasecmp(text, "no") == 0 || strcasecmp(text, "off") == 0)
-        return (*out = 0) == 0;
-    return 0;
-}
-
 static int store_value(struct kmsre_config *cfg, const struct conf_key *key,
                        const char *value, char *err, size_t errlen)
 {
@@ -81,7 +71,7 @@ static int store_value(struct kmsre_config *cfg, const struct conf_key *key,
                  key->name, KMSRE_MAX_ATTEMPTS_LIMIT);
         return 0;
     }
-    if (key->kind == CONF_BOOL && !parse_bool(value, (long *)field)) {
+    if (key->kind == CONF_BOOL && !kmsre_parse_bool(value, (int *)field)) {
         snprintf(err, errlen, "%s must be true or false", key->name);
         return 0;
     }
@@ -100,10 +90,10 @@ static int store_value(struct kmsre_config *cfg, const struct conf_key *key,
 static int check_config(const struct kmsre_config *cfg, char *err,
                         size_t errlen)
 {
-    enum kms_retry_mode mode;
+    enum kmsre_retry_mode mode;
 
     if (cfg->retry_mode != NULL &&
-        !kms_retry_mode_parse(cfg->retry_mode, &mode)) {
+        !kmsre_retry_mode_parse(cfg->retry_mode, &mode)) {
         snprintf(err, errlen,
                  "retry-mode must be standard, adaptive or legacy, not "
                  "\"%.32s\"",
@@ -118,9 +108,9 @@ static int check_config(const struct kmsre_config *cfg, char *err,
     return 1;
 }
 
-int kmsre_config_read(struct kmsre_config *cfg, const OSSL_CORE_HANDLE *handle,
-                      OSSL_FUNC_core_get_params_fn *get_params, char *err,
-                      size_t errlen)
+static int read_values(struct kmsre_config *cfg, const OSSL_CORE_HANDLE *handle,
+                       OSSL_FUNC_core_get_params_fn *get_params, char *err,
+                       size_t errlen)
 {
     const char *values[N_CONF_KEYS] = {NULL};
     OSSL_PARAM params[N_CONF_KEYS + 1];
@@ -146,6 +136,31 @@ int kmsre_config_read(struct kmsre_config *cfg, const OSSL_CORE_HANDLE *handle,
             return 0;
     }
     return check_config(cfg, err, errlen);
+}
+
+void kmsre_config_read(struct kmsre_config *cfg, const OSSL_CORE_HANDLE *handle,
+                       OSSL_FUNC_core_get_params_fn *get_params)
+{
+    char err[sizeof(cfg->error)] = "";
+
+    if (!read_values(cfg, handle, get_params, err, sizeof(err)) &&
+        err[0] == '\0')
+        snprintf(err, sizeof(err), "cannot read the provider configuration");
+    memcpy(cfg->error, err, sizeof(err));
+}
+
+void kmsre_config_for_kms(const struct kmsre_config *cfg,
+                          struct kmsre_kms_config *out)
+{
+    out->region = cfg->region;
+    out->profile = cfg->profile;
+    out->endpoint = cfg->endpoint;
+    out->ca_bundle = cfg->ca_bundle;
+    out->connect_timeout_ms = cfg->connect_timeout_ms;
+    out->request_timeout_ms = cfg->request_timeout_ms;
+    out->max_attempts = cfg->max_attempts;
+    out->retry_mode = cfg->retry_mode;
+    out->debug = cfg->debug;
 }
 
 void kmsre_config_clear(struct kmsre_config *cfg)

@@ -5,10 +5,7 @@
 
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
-
-#define KMSRE_DEFAULT_CONNECT_TIMEOUT_MS 3000L
-#define KMSRE_DEFAULT_REQUEST_TIMEOUT_MS 30000L
-#define KMSRE_MAX_ATTEMPTS_LIMIT 20
+#include "kms/client.h"
 
 /* NULL strings mean "not configured": the environment decides. */
 struct kmsre_config {
@@ -20,14 +17,18 @@ struct kmsre_config {
     long request_timeout_ms;
     long max_attempts; /* 0: not configured */
     char *retry_mode;  /* standard, adaptive or legacy */
-    long debug;        /* 1: log each request to stderr (no secrets) */
+    int debug;         /* trace decisions and attempts on stderr */
+    char error[256];   /* a bad value: why (empty when all is well) */
 };
 
-/* Reads every known key; on a bad value writes a message into err and
- * returns 0. Unknown keys are left to OpenSSL (module, activate, ...). */
-int kmsre_config_read(struct kmsre_config *cfg, const OSSL_CORE_HANDLE *handle,
-                      OSSL_FUNC_core_get_params_fn *get_params, char *err,
-                      size_t errlen);
+/* Reads every known key; a bad value leaves its reason in cfg->error.
+ * Unknown keys are left to OpenSSL (module, activate, ...). */
+void kmsre_config_read(struct kmsre_config *cfg, const OSSL_CORE_HANDLE *handle,
+                       OSSL_FUNC_core_get_params_fn *get_params);
+
+/* The settings the KMS client takes, pointing into cfg. */
+void kmsre_config_for_kms(const struct kmsre_config *cfg,
+                          struct kmsre_kms_config *out);
 
 void kmsre_config_clear(struct kmsre_config *cfg);
 

@@ -2,7 +2,7 @@
 /* Error reasons and the core upcalls that put them on the error queue. */
 #include <stdarg.h>
 #include "errors.h"
-#include "prov.h"
+#include "provider.h"
 
 /* OSSL_ITEM holds a non-const pointer; the strings are never written. */
 #define REASON(code, text)                                                     \
@@ -36,15 +36,24 @@ const OSSL_ITEM *kmsre_reason_strings(void)
 void kmsre_raise(const struct kmsre_prov *prov, const char *file, int line,
                  const char *func, int reason, const char *fmt, ...)
 {
+    const struct kmsre_core_errors *core =
+        prov != NULL ? kmsre_prov_core_errors(prov) : NULL;
     va_list ap;
 
-    if (prov == NULL || prov->core_new_error == NULL)
+    if (core == NULL || core->new_error == NULL)
         return;
-    prov->core_new_error(prov->handle);
-    prov->core_set_error_debug(prov->handle, file, line, func);
+    core->new_error(core->handle);
+    core->set_error_debug(core->handle, file, line, func);
     va_start(ap, fmt);
-    prov->core_vset_error(prov->handle, (uint32_t)reason, fmt, ap);
+    core->vset_error(core->handle, (uint32_t)reason, fmt, ap);
     va_end(ap);
+}
+
+void kmsre_raise_err(const struct kmsre_prov *prov, const char *file, int line,
+                     const char *func, const struct kmsre_err *err)
+{
+    kmsre_raise(prov, file, line, func, kmsre_reason_for_status(err->status),
+                "%s", kmsre_err_text(err));
 }
 
 int kmsre_reason_for_status(enum kmsre_status st)

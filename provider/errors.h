@@ -5,7 +5,7 @@
 
 #include <openssl/core.h>
 #include <openssl/crypto.h>
-#include "util/status.h"
+#include "base/err.h"
 
 struct kmsre_prov;
 
@@ -45,5 +45,13 @@ void kmsre_raise(const struct kmsre_prov *prov, const char *file, int line,
 
 /* The reason that fits an inner module's status best. */
 int kmsre_reason_for_status(enum kmsre_status st);
+
+/* An inner module's failure on the queue, in the one consistent form:
+ * the reason its status maps to, its message as the data. */
+void kmsre_raise_err(const struct kmsre_prov *prov, const char *file, int line,
+                     const char *func, const struct kmsre_err *err);
+
+#define KMSRE_RAISE_ERR(prov, err)                                             \
+    kmsre_raise_err((prov), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (err))
 
 #endif

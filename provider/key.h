@@ -3,13 +3,13 @@
 #ifndef KMSRE_KEY_H
 #define KMSRE_KEY_H
 
-#include "prov.h"
-#include "util/parse.h"
+#include "kms/key_ref.h"
+#include "provider.h"
 
 struct kmsre_key {
     struct kmsre_prov *prov;
     int refcount; /* atomic */
-    struct kms_key_ref ref;
+    struct kmsre_key_ref ref;
     /* What `has` reports for the private selection. The store chooses it
      * from what the caller expects (private or public key), because
      * OSSL_STORE drops objects of the other kind (OPENSSL-3.0 notes). */

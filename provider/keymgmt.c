@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include "aws/endpoint.h"
 #include "errors.h"
 #include "key.h"
 #include "kmsreencrypt.h"
@@ -53,7 +54,7 @@ void kmsre_key_free(struct kmsre_key *key)
     if (key == NULL ||
         __atomic_sub_fetch(&key->refcount, 1, __ATOMIC_ACQ_REL) > 0)
         return;
-    kms_key_ref_clear(&key->ref);
+    kmsre_key_ref_clear(&key->ref);
     OPENSSL_free(key);
 }
 
@@ -87,8 +88,7 @@ static int km_match(const void *a, const void *b, int selection)
     const struct kmsre_key *ka = a, *kb = b;
 
     (void)selection;
-    return ka->ref.key_id != NULL && kb->ref.key_id != NULL &&
-           strcmp(ka->ref.key_id, kb->ref.key_id) == 0;
+    return kmsre_key_ref_equal(&ka->ref, &kb->ref);
 }
 
 static void *km_dup(const void *keydata, int selection)
@@ -98,7 +98,7 @@ static void *km_dup(const void *keydata, int selection)
 
     if (key == NULL)
         return NULL;
-    if (kms_key_ref_copy(&key->ref, &src->ref) != KMSRE_OK) {
+    if (kmsre_key_ref_copy(&key->ref, &src->ref) != KMSRE_OK) {
         KMSRE_RAISE(src->prov, KMSRE_R_MALLOC_FAILURE, "key copy");
         kmsre_key_free(key);
         return NULL;
@@ -190,30 +190,33 @@ static int get_optional_str(const OSSL_PARAM params[], const char *name,
 
 /* The key URI's rules apply: an ARN's region must agree with an explicit
  * region, and region/profile are checked against injection. */
+static enum kmsre_status add_region(struct kmsre_key_ref *ref,
+                                    const char *region, struct kmsre_err *err)
+{
+    if (!kmsre_region_is_valid(region) ||
+        (ref->region != NULL && strcmp(ref->region, region) != 0))
+        return kmsre_fail(err, KMSRE_ERR_INVALID,
+                          "region \"%.64s\" is not valid for key", region);
+    if (ref->region == NULL && (ref->region = OPENSSL_strdup(region)) == NULL)
+        return kmsre_fail(err, KMSRE_ERR_NOMEM, "out of memory");
+    return KMSRE_OK;
+}
+
 static int import_ref(struct kmsre_key *key, const char *id, const char *region,
                       const char *profile)
 {
-    char err[256] = "";
-    enum kmsre_status st =
-        kms_key_ref_parse_id(id, &key->ref, err, sizeof(err));
+    struct kmsre_err err = {0};
+    enum kmsre_status st = kmsre_key_ref_parse_id(id, &key->ref, &err);
 
-    if (st == KMSRE_OK && region != NULL) {
-        if (!kmsre_region_is_valid(region) ||
-            (key->ref.region != NULL && strcmp(key->ref.region, region) != 0)) {
-            snprintf(err, sizeof(err), "region \"%.64s\" is not valid for key",
-                     region);
-            st = KMSRE_ERR_INVALID;
-        } else if (key->ref.region == NULL &&
-                   (key->ref.region = OPENSSL_strdup(region)) == NULL) {
-            st = KMSRE_ERR_NOMEM;
-        }
-    }
+    if (st == KMSRE_OK && region != NULL)
+        st = add_region(&key->ref, region, &err);
     if (st == KMSRE_OK && profile != NULL &&
         (key->ref.profile = OPENSSL_strdup(profile)) == NULL)
-        st = KMSRE_ERR_NOMEM;
+        st = kmsre_fail(&err, KMSRE_ERR_NOMEM, "out of memory");
     if (st != KMSRE_OK) {
-        KMSRE_RAISE(key->prov, kmsre_reason_for_status(st), "key-id: %s", err);
-        kms_key_ref_clear(&key->ref);
+        kmsre_err_prefix(&err, "key-id");
+        KMSRE_RAISE_ERR(key->prov, &err);
+        kmsre_key_ref_clear(&key->ref);
         return 0;
     }
     return 1;
@@ -237,7 +240,7 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
         KMSRE_RAISE(key->prov, KMSRE_R_MISSING_PARAMETER, "key-id is required");
         return 0;
     }
-    kms_key_ref_clear(&key->ref);
+    kmsre_key_ref_clear(&key->ref);
     if (!import_ref(key, id, region, profile))
         return 0;
     key->private_view = (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;

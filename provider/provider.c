@@ -1,18 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Provider entry point: core upcalls, configuration and algorithm tables.
  * Nothing here touches the network or libcurl; that waits for first use. */
-#include <stdio.h>
 #include <string.h>
+#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include "base/fork.h"
+#include "config.h"
 #include "errors.h"
-#include "kms/kms_client.h"
+#include "kms/client.h"
 #include "kmsreencrypt.h"
-#include "prov.h"
+#include "provider.h"
 #include "version.h"
 
 #define KMSRE_PROPS "provider=kmsreencrypt"
+
+struct kmsre_prov {
+    struct kmsre_core_errors core;
+    struct kmsre_config cfg;
+    /* A child of the application's library context: SHA-256, HMAC and
+     * random bytes come from the application's providers and properties
+     * (FIPS included), never from a default provider loaded behind its
+     * back. */
+    OSSL_LIB_CTX *libctx;
+    struct kmsre_mutex client_lock;
+    struct kmsre_kms_client *client; /* made at the first request */
+};
 
 static const OSSL_ALGORITHM keymgmt_algs[] = {{KMSRE_ALG_NAME, KMSRE_PROPS,
                                                kmsre_keymgmt_functions,
@@ -23,6 +37,11 @@ static const OSSL_ALGORITHM asym_cipher_algs[] = {{KMSRE_ALG_NAME, KMSRE_PROPS,
                                                    kmsre_asym_cipher_functions,
                                                    "AWS KMS ReEncrypt"},
                                                   {NULL, NULL, NULL, NULL}};
+
+static const OSSL_ALGORITHM encoder_algs[] = {
+    {KMSRE_ALG_NAME, KMSRE_PROPS ",output=text", kmsre_text_encoder_functions,
+     "Text description of a KMS key reference"},
+    {NULL, NULL, NULL, NULL}};
 
 static const OSSL_ALGORITHM store_algs[] = {
     {KMSRE_STORE_SCHEME, KMSRE_PROPS, kmsre_store_functions,
@@ -45,9 +64,10 @@ static void prov_teardown(void *provctx)
 {
     struct kmsre_prov *prov = provctx;
 
-    kms_client_free(prov->client);
+    kmsre_kms_client_free(prov->client);
     kmsre_config_clear(&prov->cfg);
-    pthread_mutex_destroy(&prov->client_lock);
+    kmsre_mutex_destroy(&prov->client_lock);
+    OSSL_LIB_CTX_free(prov->libctx);
     OPENSSL_free(prov);
 }
 
@@ -89,6 +109,8 @@ static const OSSL_ALGORITHM *prov_query_operation(void *provctx, int op,
         return asym_cipher_algs;
     case OSSL_OP_STORE:
         return store_algs;
+    case OSSL_OP_ENCODER:
+        return encoder_algs;
     }
     return NULL;
 }
@@ -108,30 +130,47 @@ static const OSSL_DISPATCH prov_functions[] = {
      (void (*)(void))prov_get_reason_strings},
     {0, NULL}};
 
+const struct kmsre_core_errors *
+kmsre_prov_core_errors(const struct kmsre_prov *prov)
+{
+    return &prov->core;
+}
+
 int kmsre_prov_check_config(const struct kmsre_prov *prov)
 {
-    if (prov->config_error[0] == '\0')
+    if (prov->cfg.error[0] == '\0')
         return 1;
-    KMSRE_RAISE(prov, KMSRE_R_BAD_CONFIG, "%s", prov->config_error);
+    KMSRE_RAISE(prov, KMSRE_R_BAD_CONFIG, "%s", prov->cfg.error);
     return 0;
 }
 
-struct kms_client *kmsre_prov_client(struct kmsre_prov *prov)
+BIO *kmsre_prov_bio(struct kmsre_prov *prov, OSSL_CORE_BIO *cbio)
 {
-    struct kms_client *client;
-    char why[256] = "";
-    enum kmsre_status st = KMSRE_OK;
+    return prov->libctx != NULL ? BIO_new_from_core_bio(prov->libctx, cbio)
+                                : NULL;
+}
+
+struct kmsre_kms_client *kmsre_prov_client(struct kmsre_prov *prov)
+{
+    struct kmsre_kms_config kcfg;
+    struct kmsre_kms_client *client;
+    struct kmsre_err err = {0};
 
     if (!kmsre_prov_check_config(prov))
         return NULL;
-
-    pthread_mutex_lock(&prov->client_lock);
+    if (prov->libctx == NULL) {
+        KMSRE_RAISE(prov, KMSRE_R_INTERNAL,
+                    "no library context: the core gave no child context");
+        return NULL;
+    }
+    kmsre_config_for_kms(&prov->cfg, &kcfg);
+    kmsre_mutex_lock(&prov->client_lock);
     if (prov->client == NULL)
-        st = kms_client_new(&prov->client, &prov->cfg, why, sizeof(why));
+        kmsre_kms_client_new(&prov->client, &kcfg, prov->libctx, &err);
     client = prov->client;
-    pthread_mutex_unlock(&prov->client_lock);
-    if (st != KMSRE_OK)
-        KMSRE_RAISE(prov, kmsre_reason_for_status(st), "%s", why);
+    kmsre_mutex_unlock(&prov->client_lock);
+    if (client == NULL)
+        KMSRE_RAISE_ERR(prov, &err);
     return client;
 }
 
@@ -144,13 +183,13 @@ static void capture_core(struct kmsre_prov *prov, const OSSL_DISPATCH *in,
             *get_params = OSSL_FUNC_core_get_params(in);
             break;
         case OSSL_FUNC_CORE_NEW_ERROR:
-            prov->core_new_error = OSSL_FUNC_core_new_error(in);
+            prov->core.new_error = OSSL_FUNC_core_new_error(in);
             break;
         case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
-            prov->core_set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+            prov->core.set_error_debug = OSSL_FUNC_core_set_error_debug(in);
             break;
         case OSSL_FUNC_CORE_VSET_ERROR:
-            prov->core_vset_error = OSSL_FUNC_core_vset_error(in);
+            prov->core.vset_error = OSSL_FUNC_core_vset_error(in);
             break;
         }
     }
@@ -166,14 +205,16 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
     if (prov == NULL)
         return 0;
-    prov->handle = handle;
+    if (!kmsre_mutex_init(&prov->client_lock, 0)) {
+        OPENSSL_free(prov);
+        return 0;
+    }
+    prov->core.handle = handle;
     capture_core(prov, in, &get_params);
-    pthread_mutex_init(&prov->client_lock, NULL);
-    if (!kmsre_config_read(&prov->cfg, handle, get_params, prov->config_error,
-                           sizeof(prov->config_error)) &&
-        prov->config_error[0] == '\0')
-        snprintf(prov->config_error, sizeof(prov->config_error),
-                 "cannot read the provider configuration");
+    kmsre_config_read(&prov->cfg, handle, get_params);
+    /* Cheap (no provider is loaded by it), and like pkcs11-provider and
+     * tpm2-openssl it is made here; a failure surfaces at first use. */
+    prov->libctx = OSSL_LIB_CTX_new_child(handle, in);
     *out = prov_functions;
     *provctx = prov;
     return 1;

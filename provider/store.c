@@ -15,7 +15,7 @@
 
 struct kmsre_store_ctx {
     struct kmsre_prov *prov;
-    struct kms_key_ref ref;
+    struct kmsre_key_ref ref;
     int expect; /* OSSL_STORE_INFO_* the caller wants, 0 for any */
     int done;   /* eof: set after the one object, and after any failure */
 };
@@ -31,7 +31,7 @@ static void *st_open(void *provctx, const char *uri)
 {
     struct kmsre_prov *prov = provctx;
     struct kmsre_store_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
-    char err[256] = "";
+    struct kmsre_err err = {0};
     enum kmsre_status st;
 
     if (!kmsre_prov_check_config(prov)) {
@@ -43,12 +43,12 @@ static void *st_open(void *provctx, const char *uri)
         return NULL;
     }
     ctx->prov = prov;
-    st = kms_key_ref_parse_uri(uri, &ctx->ref, err, sizeof(err));
+    st = kmsre_key_ref_parse_uri(uri, &ctx->ref, &err);
     if (st != KMSRE_OK) {
         KMSRE_RAISE(prov,
                     st == KMSRE_ERR_NOMEM ? KMSRE_R_MALLOC_FAILURE
                                           : KMSRE_R_BAD_URI,
-                    "%s", err);
+                    "%s", kmsre_err_text(&err));
         OPENSSL_free(ctx);
         return NULL;
     }
@@ -125,7 +125,7 @@ static int st_load(void *loaderctx, OSSL_CALLBACK *object_cb,
     key = kmsre_key_new(ctx->prov);
     if (key == NULL)
         return 0;
-    if (kms_key_ref_copy(&key->ref, &ctx->ref) != KMSRE_OK) {
+    if (kmsre_key_ref_copy(&key->ref, &ctx->ref) != KMSRE_OK) {
         KMSRE_RAISE(ctx->prov, KMSRE_R_MALLOC_FAILURE, "key reference");
         kmsre_key_free(key);
         return 0;
@@ -149,7 +149,7 @@ static int st_close(void *loaderctx)
 
     if (ctx == NULL)
         return 1;
-    kms_key_ref_clear(&ctx->ref);
+    kmsre_key_ref_clear(&ctx->ref);
     OPENSSL_free(ctx);
     return 1;
 }

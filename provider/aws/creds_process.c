@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* credential_process: run the configured command (no shell) and read the
- * SDKs' process-credential JSON from its stdout. */
+/*
+ * credential_process: the configured command runs without a shell (words
+ * split as a shell would split them, no expansion), with stdin from
+ * /dev/null and no descriptor of ours but its stdout and stderr pipes. Its
+ * stdout is the SDKs' process-credential JSON (Version 1). The whole run is
+ * bounded by 60 s, even when the helper closes its output and lingers:
+ * then it is killed and reaped.
+ */
+/* pipe2() and posix_spawn_file_actions_addclosefrom_np() are GNU. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,13 +22,28 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
-#include "aws/creds.h"
+#include "aws/creds_source.h"
 
 #define PROCESS_MAX_OUTPUT (64 * 1024)
 #define PROCESS_MAX_ARGS 64
-#define PROCESS_TIMEOUT_MS 60000
+#define PROCESS_TIMEOUT_MS 60000L
+#define STDERR_KEPT 256
 
 extern char **environ;
+
+struct process_source {
+    struct kmsre_creds_source base;
+    char *command;
+};
+
+/* What the helper printed and how it ended. */
+struct run_result {
+    char *out; /* PROCESS_MAX_OUTPUT + 1 bytes, wiped when freed */
+    size_t outlen;
+    char err[STDERR_KEPT];
+    int status;    /* waitpid's, when it ran to the end */
+    int timed_out; /* killed after PROCESS_TIMEOUT_MS */
+};
 
 /* Splits a command line the way a POSIX shell would split words: blanks
  * separate, quotes group, backslash escapes (outside single quotes). No
@@ -62,58 +85,128 @@ static int split_command(const char *cmd, char *buf, char **argv, int max)
     return argc;
 }
 
-static long elapsed_ms(const struct timespec *start)
+static long ms_left(const struct timespec *start)
 {
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - start->tv_sec) * 1000 +
-           (now.tv_nsec - start->tv_nsec) / 1000000;
+    return PROCESS_TIMEOUT_MS - ((now.tv_sec - start->tv_sec) * 1000 +
+                                 (now.tv_nsec - start->tv_nsec) / 1000000);
+}
+
+static void keep_stderr(struct run_result *r, const char *data, size_t n)
+{
+    size_t have = strlen(r->err), take;
+
+    if (have + 1 >= sizeof(r->err))
+        return;
+    take = n < sizeof(r->err) - 1 - have ? n : sizeof(r->err) - 1 - have;
+    memcpy(r->err + have, data, take);
+    r->err[have + take] = '\0';
 }
 
 /* Reads stdout (bounded) and the start of stderr until both close or the
- * deadline passes. */
-static int collect(int out_fd, int err_fd, char *out, size_t *outlen, char *err,
-                   size_t errcap)
+ * time is up. Returns 0 when the time ran out. */
+static int collect(int out_fd, int err_fd, const struct timespec *start,
+                   struct run_result *r)
 {
     struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-    struct timespec start;
-    size_t errlen = 0;
     char scratch[512];
     ssize_t n;
+    long left;
 
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    *outlen = 0;
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        long left = PROCESS_TIMEOUT_MS - elapsed_ms(&start);
-
-        if (left <= 0)
+        if ((left = ms_left(start)) <= 0)
             return 0;
-        if (poll(fds, 2, (int)left) < 0) {
-            if (errno == EINTR)
-                continue;
+        if (poll(fds, 2, (int)left) < 0 && errno != EINTR)
             return 0;
-        }
-        if (fds[0].revents) {
-            n = read(out_fd, out + *outlen, PROCESS_MAX_OUTPUT - *outlen);
-            if (n <= 0 || (*outlen += (size_t)n) == PROCESS_MAX_OUTPUT)
+        if (fds[0].fd >= 0 && fds[0].revents) {
+            n = read(out_fd, r->out + r->outlen,
+                     PROCESS_MAX_OUTPUT - r->outlen);
+            if (n <= 0 || (r->outlen += (size_t)n) == PROCESS_MAX_OUTPUT)
                 fds[0].fd = -1;
         }
-        if (fds[1].revents) {
+        if (fds[1].fd >= 0 && fds[1].revents) {
             n = read(err_fd, scratch, sizeof(scratch));
             if (n <= 0)
                 fds[1].fd = -1;
-            else if (errlen + 1 < errcap) {
-                size_t take = (size_t)n < errcap - 1 - errlen
-                                  ? (size_t)n
-                                  : errcap - 1 - errlen;
-                memcpy(err + errlen, scratch, take);
-                errlen += take;
-            }
+            else
+                keep_stderr(r, scratch, (size_t)n);
         }
     }
-    err[errlen] = '\0';
     return 1;
+}
+
+/* Waits for the helper until the time is up, then kills it; either way it
+ * is reaped. Returns 0 when it had to be killed. */
+static int reap(pid_t pid, const struct timespec *start, int *status)
+{
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    pid_t got;
+
+    for (;;) {
+        got = waitpid(pid, status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return got == pid;
+        if (ms_left(start) <= 0)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+/* stdin from /dev/null, stdout and stderr to the pipes, every other
+ * descriptor closed in the helper. */
+static int spawn(char **argv, int out_w, int err_w, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    int rc;
+
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return 0;
+    rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, out_w, 1);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, err_w, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+    if (rc == 0)
+        rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+    if (rc == 0)
+        rc = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0;
+}
+
+/* Runs argv; 0 when it could not be started. */
+static int run(char **argv, struct run_result *r)
+{
+    int op[2], ep[2], ok;
+    struct timespec start;
+    pid_t pid;
+
+    if (pipe2(op, O_CLOEXEC) != 0)
+        return 0;
+    if (pipe2(ep, O_CLOEXEC) != 0) {
+        close(op[0]);
+        close(op[1]);
+        return 0;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    ok = spawn(argv, op[1], ep[1], &pid);
+    close(op[1]);
+    close(ep[1]);
+    if (ok && !collect(op[0], ep[0], &start, r))
+        r->timed_out = 1;
+    close(op[0]);
+    close(ep[0]);
+    if (ok && !reap(pid, &start, &r->status))
+        r->timed_out = 1;
+    return ok;
 }
 
 static void one_line(char *s)
@@ -123,99 +216,114 @@ static void one_line(char *s)
             *s = ' ';
 }
 
-/* Runs argv with stdin from /dev/null; fills out/err, returns the exit
- * status or -1. */
-static int run(char **argv, char *out, size_t *outlen, char *err, size_t errcap)
+static enum kmsre_status check_version(const char *out, size_t len,
+                                       struct kmsre_err *err)
 {
-    posix_spawn_file_actions_t fa;
-    int op[2], ep[2], status = -1, ok;
-    pid_t pid;
-
-    if (pipe(op) != 0)
-        return -1;
-    if (pipe(ep) != 0) {
-        close(op[0]);
-        close(op[1]);
-        return -1;
-    }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, op[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-    posix_spawn_file_actions_addclose(&fa, op[0]);
-    posix_spawn_file_actions_addclose(&fa, ep[0]);
-    ok = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) == 0;
-    posix_spawn_file_actions_destroy(&fa);
-    close(op[1]);
-    close(ep[1]);
-    if (ok && !collect(op[0], ep[0], out, outlen, err, errcap)) {
-        kill(pid, SIGKILL);
-        snprintf(err, errcap, "no answer within %d s",
-                 PROCESS_TIMEOUT_MS / 1000);
-    }
-    close(op[0]);
-    close(ep[0]);
-    if (ok)
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    return ok ? status : -1;
-}
-
-static enum kmsre_status check_version(const char *out, size_t len, char *why,
-                                       size_t whylen)
-{
-    struct json_object *o = json_tokener_parse(out), *v;
+    struct json_object *o = kmsre_json_parse_secret(out, len), *v;
     int ok = o != NULL && json_object_object_get_ex(o, "Version", &v) &&
              json_object_is_type(v, json_type_int) &&
              json_object_get_int(v) == 1;
 
-    (void)len;
-    json_object_put(o);
+    kmsre_json_free_secret(o);
     if (!ok)
-        snprintf(why, whylen,
-                 "credential_process: output is not JSON with \"Version\": 1");
-    return ok ? KMSRE_OK : KMSRE_ERR_CREDENTIALS;
+        return kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                          "output is not JSON with \"Version\": 1");
+    return KMSRE_OK;
 }
 
-enum kmsre_status aws_creds_from_process(const char *command,
-                                         struct aws_creds *out, char *why,
-                                         size_t whylen)
+static enum kmsre_status read_output(const struct run_result *r,
+                                     struct kmsre_creds *out,
+                                     struct kmsre_err *err)
 {
-    size_t cmdlen = strlen(command), outlen = 0;
-    char *buf = OPENSSL_malloc(cmdlen + 1);
-    char *output = OPENSSL_malloc(PROCESS_MAX_OUTPUT + 1);
-    char *argv[PROCESS_MAX_ARGS], err[256] = "";
-    enum kmsre_status st = KMSRE_ERR_CREDENTIALS;
-    int status;
+    enum kmsre_status st = check_version(r->out, r->outlen, err);
 
-    if (buf == NULL || output == NULL) {
-        st = KMSRE_ERR_NOMEM;
-    } else if (split_command(command, buf, argv, PROCESS_MAX_ARGS) <= 0) {
-        snprintf(why, whylen,
-                 "credential_process: cannot split the command "
-                 "(unbalanced quotes or too many words)");
-    } else if ((status = run(argv, output, &outlen, err, sizeof(err))) < 0 ||
-               !WIFEXITED(status)) {
-        one_line(err);
-        snprintf(why, whylen,
-                 "credential_process %.80s: did not run to the "
-                 "end%s%s",
-                 argv[0], err[0] ? ": " : "", err);
-    } else if (WEXITSTATUS(status) != 0) {
-        one_line(err);
-        snprintf(why, whylen, "credential_process %.80s: exit status %d%s%s",
-                 argv[0], WEXITSTATUS(status), err[0] ? ": " : "", err);
-    } else {
-        output[outlen] = '\0';
-        st = check_version(output, outlen, why, whylen);
-        if (st == KMSRE_OK)
-            st = aws_creds_parse_json(output, outlen, "SessionToken",
-                                      "credential_process", out, why, whylen);
-        if (st == KMSRE_ERR_RESPONSE)
-            st = KMSRE_ERR_CREDENTIALS;
-    }
-    if (output != NULL)
-        OPENSSL_clear_free(output, PROCESS_MAX_OUTPUT + 1);
+    if (st == KMSRE_OK)
+        st = kmsre_creds_parse_json(r->out, r->outlen, "SessionToken",
+                                    "credential_process", out, err);
+    else
+        kmsre_err_prefix(err, "credential_process");
+    return st == KMSRE_ERR_RESPONSE ? KMSRE_ERR_CREDENTIALS : st;
+}
+
+static enum kmsre_status judge(char **argv, struct run_result *r,
+                               struct kmsre_creds *out, struct kmsre_err *err)
+{
+    one_line(r->err);
+    if (r->timed_out)
+        return kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                          "credential_process %.80s: no answer within %ld s "
+                          "(killed)",
+                          argv[0], PROCESS_TIMEOUT_MS / 1000);
+    if (!WIFEXITED(r->status))
+        return kmsre_fail(
+            err, KMSRE_ERR_CREDENTIALS,
+            "credential_process %.80s: did not run to the end%s%s", argv[0],
+            r->err[0] ? ": " : "", r->err);
+    if (WEXITSTATUS(r->status) != 0)
+        return kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                          "credential_process %.80s: exit status %d%s%s",
+                          argv[0], WEXITSTATUS(r->status),
+                          r->err[0] ? ": " : "", r->err);
+    r->out[r->outlen] = '\0';
+    return read_output(r, out, err);
+}
+
+static enum kmsre_status
+process_run(const char *command, struct kmsre_creds *out, struct kmsre_err *err)
+{
+    struct run_result r = {0};
+    char *argv[PROCESS_MAX_ARGS], *buf = OPENSSL_malloc(strlen(command) + 1);
+    enum kmsre_status st;
+
+    r.out = OPENSSL_malloc(PROCESS_MAX_OUTPUT + 1);
+    if (buf == NULL || r.out == NULL)
+        st = kmsre_fail(err, KMSRE_ERR_NOMEM, "out of memory");
+    else if (split_command(command, buf, argv, PROCESS_MAX_ARGS) <= 0)
+        st = kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                        "credential_process: cannot split the command "
+                        "(unbalanced quotes or too many words)");
+    else if (!run(argv, &r))
+        st = kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                        "credential_process %.80s: cannot start it", argv[0]);
+    else
+        st = judge(argv, &r, out, err);
+    OPENSSL_clear_free(r.out, PROCESS_MAX_OUTPUT + 1);
     OPENSSL_free(buf);
     return st;
+}
+
+static enum kmsre_status process_get(struct kmsre_creds_source *src,
+                                     const struct kmsre_creds_env *env,
+                                     struct kmsre_creds *out,
+                                     struct kmsre_err *err)
+{
+    struct process_source *s = (struct process_source *)src;
+
+    (void)env;
+    return process_run(s->command, out, err);
+}
+
+static void process_destroy(struct kmsre_creds_source *src)
+{
+    struct process_source *s = (struct process_source *)src;
+
+    OPENSSL_free(s->command);
+    OPENSSL_free(s);
+}
+
+static const struct kmsre_creds_source_vtable process_vtable = {
+    "credential_process", process_get, process_destroy};
+
+struct kmsre_creds_source *kmsre_creds_process_source(const char *command)
+{
+    struct process_source *s = OPENSSL_zalloc(sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->base.vtable = &process_vtable;
+    if ((s->command = OPENSSL_strdup(command)) == NULL) {
+        OPENSSL_free(s);
+        return NULL;
+    }
+    return &s->base;
 }

@@ -1,53 +1,68 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* STS AssumeRole (SigV4-signed) and AssumeRoleWithWebIdentity (unsigned):
- * the query protocol out, a small XML reader for the answer. */
+/*
+ * STS: AssumeRole (SigV4-signed with the credentials of a base source) and
+ * AssumeRoleWithWebIdentity (unsigned, with a token file re-read at every
+ * fetch). The query protocol out, a small reader for the XML answer.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
-#include "aws/creds.h"
+#include <openssl/rand.h>
+#include "aws/creds_source.h"
+#include "aws/creds_sts.h"
 #include "aws/endpoint.h"
+#include "base/strbuf.h"
 
 #define TOKEN_FILE_MAX (64 * 1024)
 #define FORM_MAX (96 * 1024)
+#define XML_NAME_MAX 48
 
-/* ---- the answer ----------------------------------------------------- */
+/* ---- the answer --------------------------------------------------------- */
 
-/* The text of the first <name>...</name> inside [from, end), entities
- * decoded, into a new string; NULL if absent. */
-static char *xml_text(const char *from, const char *end, const char *name)
+/* The first <name>...</name> inside [from, end): where its text starts and
+ * how long it is; NULL if absent. */
+static const char *xml_find(const char *from, const char *end, const char *name,
+                            size_t *len)
 {
-    char open[64], close[64], *out, *o;
+    char open[XML_NAME_MAX + 3], close[XML_NAME_MAX + 4];
+    size_t olen, clen;
     const char *s, *e;
 
-    snprintf(open, sizeof(open), "<%s>", name);
-    snprintf(close, sizeof(close), "</%s>", name);
-    s = from;
-    while (s < end && (s = memchr(s, '<', (size_t)(end - s))) != NULL &&
-           ((size_t)(end - s) < strlen(open) ||
-            strncmp(s, open, strlen(open)) != 0))
-        s++;
-    if (s == NULL || s >= end)
+    olen = (size_t)snprintf(open, sizeof(open), "<%s>", name);
+    clen = (size_t)snprintf(close, sizeof(close), "</%s>", name);
+    for (s = from; (size_t)(end - s) >= olen; s++)
+        if (memcmp(s, open, olen) == 0)
+            break;
+    if ((size_t)(end - s) < olen)
         return NULL;
-    s += strlen(open);
-    for (e = s; e < end && (size_t)(end - e) >= strlen(close) &&
-                strncmp(e, close, strlen(close)) != 0;
-         e++)
-        ;
-    if ((size_t)(end - e) < strlen(close))
-        return NULL;
-    out = o = OPENSSL_malloc((size_t)(e - s) + 1);
-    if (out == NULL)
-        return NULL;
-    while (s < e) {
-        static const char *const ent[][2] = {{"&amp;", "&"},
-                                             {"&lt;", "<"},
-                                             {"&gt;", ">"},
-                                             {"&quot;", "\""},
-                                             {"&apos;", "'"}};
-        size_t i, k = sizeof(ent) / sizeof(ent[0]);
+    s += olen;
+    for (e = s; (size_t)(end - e) >= clen; e++)
+        if (memcmp(e, close, clen) == 0) {
+            *len = (size_t)(e - s);
+            return s;
+        }
+    return NULL;
+}
 
+/* The element's text with the five predefined entities decoded, in a new
+ * string (wiped by the caller: it may be a secret); NULL if absent. */
+static char *xml_text(const char *from, const char *end, const char *name)
+{
+    static const char *const ent[][2] = {{"&amp;", "&"},
+                                         {"&lt;", "<"},
+                                         {"&gt;", ">"},
+                                         {"&quot;", "\""},
+                                         {"&apos;", "'"}};
+    size_t len = 0, i, k = sizeof(ent) / sizeof(ent[0]);
+    const char *s = xml_find(from, end, name, &len), *e;
+    char *out, *o;
+
+    if (s == NULL || (out = o = OPENSSL_malloc(len + 1)) == NULL)
+        return NULL;
+    for (e = s + len; s < e;) {
         for (i = 0; i < k; i++)
             if ((size_t)(e - s) >= strlen(ent[i][0]) &&
                 strncmp(s, ent[i][0], strlen(ent[i][0])) == 0)
@@ -63,232 +78,300 @@ static char *xml_text(const char *from, const char *end, const char *name)
     return out;
 }
 
-static void free_secret(char *s)
-{
-    if (s != NULL)
-        OPENSSL_clear_free(s, strlen(s));
-}
-
 static enum kmsre_status sts_error(const char *xml, size_t len,
-                                   const char *source, char *why, size_t whylen)
+                                   const char *source, struct kmsre_err *err)
 {
     char *code = xml_text(xml, xml + len, "Code");
     char *msg = xml_text(xml, xml + len, "Message");
     char *p;
+    enum kmsre_status st;
 
     for (p = msg; p != NULL && *p != '\0'; p++)
         if ((unsigned char)*p < 0x20)
             *p = ' ';
-    snprintf(why, whylen, "%s: STS %s: %.200s", source,
-             code != NULL ? code : "error", msg != NULL ? msg : "(no message)");
+    st = kmsre_fail(err, KMSRE_ERR_SERVICE, "%s: STS %s: %.200s", source,
+                    code != NULL ? code : "error",
+                    msg != NULL ? msg : "(no message)");
     OPENSSL_free(code);
     OPENSSL_free(msg);
-    return KMSRE_ERR_SERVICE;
+    return st;
 }
 
-enum kmsre_status aws_sts_parse(const char *xml, size_t len, const char *source,
-                                struct aws_creds *out, char *why, size_t whylen)
+static int present(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+
+enum kmsre_status kmsre_sts_parse(const char *xml, size_t len,
+                                  const char *source, struct kmsre_creds *out,
+                                  struct kmsre_err *err)
 {
     const char *end = xml + len, *creds;
     char *akid, *secret, *token, *exp;
-    enum kmsre_status st = KMSRE_ERR_RESPONSE;
+    enum kmsre_status st;
     time_t expiration = 0;
+    size_t clen = 0;
 
-    creds = strstr(xml, "<Credentials>");
-    if (creds == NULL || creds >= end) {
-        if (strstr(xml, "<Error>") != NULL)
-            return sts_error(xml, len, source, why, whylen);
-        snprintf(why, whylen, "%s: the STS answer has no Credentials", source);
-        return KMSRE_ERR_RESPONSE;
+    creds = xml_find(xml, end, "Credentials", &clen);
+    if (creds == NULL) {
+        if (xml_find(xml, end, "Error", &clen) != NULL)
+            return sts_error(xml, len, source, err);
+        return kmsre_fail(err, KMSRE_ERR_RESPONSE,
+                          "%s: the STS answer has no Credentials", source);
     }
+    end = creds + clen;
     akid = xml_text(creds, end, "AccessKeyId");
     secret = xml_text(creds, end, "SecretAccessKey");
     token = xml_text(creds, end, "SessionToken");
     exp = xml_text(creds, end, "Expiration");
-    if (akid == NULL || secret == NULL || token == NULL || exp == NULL ||
-        *akid == '\0' || *secret == '\0' || *token == '\0' ||
-        !aws_parse_iso8601(exp, &expiration))
-        snprintf(why, whylen, "%s: the STS answer lacks a credential member",
-                 source);
+    if (!present(akid) || !present(secret) || !present(token) || exp == NULL ||
+        !kmsre_parse_iso8601(exp, &expiration))
+        st = kmsre_fail(err, KMSRE_ERR_RESPONSE,
+                        "%s: the STS answer lacks a credential member", source);
     else
-        st = aws_creds_set(out, akid, secret, token, expiration, source);
-    OPENSSL_free(akid);
-    free_secret(secret);
-    free_secret(token);
+        st = kmsre_creds_set(out, akid, secret, token, 1, expiration, source);
+    kmsre_free_secret(&akid);
+    kmsre_free_secret(&secret);
+    kmsre_free_secret(&token);
     OPENSSL_free(exp);
     return st;
 }
 
-/* ---- the request ---------------------------------------------------- */
+/* ---- the request -------------------------------------------------------- */
 
-struct form {
-    char *buf;
-    size_t len;
-};
-
-/* Appends "&name=value" (value percent-encoded as SigV4 encodes). */
-static int form_add(struct form *f, const char *name, const char *value)
+/* Appends "&name=value", the value percent-encoded as SigV4 encodes. */
+static enum kmsre_status form_add(struct kmsre_strbuf *f, const char *name,
+                                  const char *value)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t need = strlen(name) + 2 + 3 * strlen(value);
-    char *o;
+    enum kmsre_status st = KMSRE_OK;
+    const char *parts[] = {f->len > 0 ? "&" : "", name, "=", NULL};
 
-    if (f->len + need + 1 > FORM_MAX)
-        return 0;
-    o = f->buf + f->len;
-    o += sprintf(o, "%s%s=", f->len > 0 ? "&" : "", name);
-    for (; *value != '\0'; value++) {
+    if (f->len + strlen(name) + 3 * strlen(value) + 2 > FORM_MAX)
+        return KMSRE_ERR_LIMIT;
+    st = kmsre_strbuf_append_all(f, parts);
+    for (; st == KMSRE_OK && *value != '\0'; value++) {
         unsigned char c = (unsigned char)*value;
+        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
 
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
             (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-            c == '~') {
-            *o++ = (char)c;
-        } else {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
+            c == '~')
+            st = kmsre_strbuf_append_char(f, (char)c);
+        else
+            st = kmsre_strbuf_append_mem(f, esc, sizeof(esc));
     }
-    *o = '\0';
-    f->len = (size_t)(o - f->buf);
-    return 1;
+    return st;
 }
 
-static int form_role(struct form *f, const char *action,
-                     const struct aws_assume_role *role, time_t now)
+/* A session name STS accepts: botocore's "botocore-session-<time>" style,
+ * with random digits so that two processes never share one. */
+static void session_name(const struct kmsre_creds_env *env, char *buf,
+                         size_t len)
+{
+    unsigned int r = 0;
+
+    if (RAND_bytes_ex(env->libctx, (unsigned char *)&r, sizeof(r), 0) <= 0)
+        r = (unsigned int)getpid();
+    snprintf(buf, len, "kmsreencrypt-%lld-%u", (long long)env->now,
+             r % 1000000u);
+}
+
+static enum kmsre_status form_role(struct kmsre_strbuf *f, const char *action,
+                                   const struct kmsre_assume_role *role,
+                                   const struct kmsre_creds_env *env)
 {
     char session[64], duration[24];
+    enum kmsre_status st;
 
-    snprintf(session, sizeof(session), "kmsreencrypt-%lld", (long long)now);
+    session_name(env, session, sizeof(session));
     snprintf(duration, sizeof(duration), "%ld", role->duration_seconds);
-    return form_add(f, "Action", action) &&
-           form_add(f, "Version", "2011-06-15") &&
-           form_add(f, "RoleArn", role->role_arn) &&
-           form_add(f, "RoleSessionName",
-                    role->session_name != NULL ? role->session_name
-                                               : session) &&
-           (role->external_id == NULL ||
-            form_add(f, "ExternalId", role->external_id)) &&
-           (role->duration_seconds <= 0 ||
-            form_add(f, "DurationSeconds", duration));
+    st = form_add(f, "Action", action);
+    if (st == KMSRE_OK)
+        st = form_add(f, "Version", "2011-06-15");
+    if (st == KMSRE_OK)
+        st = form_add(f, "RoleArn", role->role_arn);
+    if (st == KMSRE_OK)
+        st =
+            form_add(f, "RoleSessionName",
+                     role->session_name != NULL ? role->session_name : session);
+    if (st == KMSRE_OK && role->external_id != NULL)
+        st = form_add(f, "ExternalId", role->external_id);
+    if (st == KMSRE_OK && role->duration_seconds > 0)
+        st = form_add(f, "DurationSeconds", duration);
+    return st;
 }
 
-struct sts_call {
-    struct aws_endpoint ep;
-    char amz_date[17];
-    struct sigv4_state sig;
-    struct kmsre_http_header headers[6];
-    size_t n;
+/* POST of the form to STS, signed when creds is not NULL. */
+static enum kmsre_status
+sts_post(const struct kmsre_creds_env *env, const char *profile,
+         const struct kmsre_creds *creds, const struct kmsre_strbuf *form,
+         struct kmsre_http_response *resp, struct kmsre_err *err)
+{
+    struct kmsre_endpoint_query q = {"sts",   NULL,    NULL,
+                                     env->sc, profile, env->region};
+    struct kmsre_http_header h[5];
+    struct kmsre_signed_headers sig = {0};
+    struct kmsre_http_request req = {0};
+    struct kmsre_endpoint ep;
+    enum kmsre_status st;
+    size_t n = 2, i;
+
+    st = kmsre_endpoint_resolve(&q, &ep, NULL, err);
+    if (st != KMSRE_OK)
+        return st;
+    h[0].name = "Content-Type";
+    h[0].value = "application/x-www-form-urlencoded; charset=utf-8";
+    h[1].name = "Host";
+    h[1].value = ep.host;
+    if (creds != NULL) {
+        struct kmsre_signing_input in = {
+            "POST",    ep.path, "",          h,     2,        form->data,
+            form->len, creds,   env->region, "sts", env->now, NULL};
+
+        st = kmsre_sigv4_sign_request(env->algs, &in, &sig, err);
+        for (i = 0; st == KMSRE_OK && i < sig.n_headers; i++)
+            h[n++] = sig.headers[i];
+    }
+    if (st == KMSRE_OK) {
+        struct kmsre_http_request r = {"POST",     ep.url,    h,          n,
+                                       form->data, form->len, ep.is_http, 0};
+
+        req = r;
+        st = kmsre_http_send(env->http, &req, resp, err);
+        if (st != KMSRE_OK)
+            kmsre_err_prefix(err, "STS %s", ep.url);
+    }
+    kmsre_signed_headers_clear(&sig);
+    return st;
+}
+
+static enum kmsre_status
+sts_call(const struct kmsre_creds_env *env, const char *profile,
+         const struct kmsre_creds *creds, const struct kmsre_strbuf *form,
+         const char *label, struct kmsre_creds *out, struct kmsre_err *err)
+{
+    struct kmsre_http_response resp;
+    enum kmsre_status st;
+
+    st = sts_post(env, profile, creds, form, &resp, err);
+    if (st != KMSRE_OK)
+        kmsre_err_prefix(err, "%s", label);
+    else
+        st = kmsre_sts_parse(resp.body != NULL ? resp.body : "", resp.body_len,
+                             label, out, err);
+    kmsre_http_response_clear(&resp); /* wipes the credentials in it */
+    return st == KMSRE_OK || st == KMSRE_ERR_NOMEM ? st : KMSRE_ERR_CREDENTIALS;
+}
+
+/* ---- the role settings, copied ------------------------------------------ */
+
+struct role_copy {
+    struct kmsre_assume_role role;
+    char *profile;
 };
 
-static void add_header(struct sts_call *c, const char *name, const char *value)
+static void role_copy_clear(struct role_copy *c)
 {
-    c->headers[c->n].name = name;
-    c->headers[c->n].value = value;
-    c->n++;
+    OPENSSL_free((char *)c->role.role_arn);
+    OPENSSL_free((char *)c->role.session_name);
+    OPENSSL_free((char *)c->role.external_id);
+    OPENSSL_free(c->profile);
+    memset(c, 0, sizeof(*c));
 }
 
-/* Signs with service "sts" in the chain's region; unsigned when source is
- * NULL (web identity). */
-static enum kmsre_status sign(const struct aws_chain_ctx *cx,
-                              struct sts_call *c,
-                              const struct aws_creds *source,
-                              const struct form *f)
+static int dup_opt(const char **dst, const char *src)
 {
-    struct sigv4_header h[4];
-    struct sigv4_request r = {
-        "POST", c->ep.path, "", h, 0, (const unsigned char *)f->buf, f->len, 1};
-    struct sigv4_scope scope = {c->amz_date, cx->region, "sts"};
-    unsigned char key[SIGV4_KEY_LEN];
-    char date8[9];
-    enum kmsre_status st;
-    struct tm tm;
-    size_t i;
-
-    if (source == NULL)
-        return KMSRE_OK;
-    gmtime_r(&cx->now, &tm);
-    strftime(c->amz_date, sizeof(c->amz_date), "%Y%m%dT%H%M%SZ", &tm);
-    add_header(c, "X-Amz-Date", c->amz_date);
-    if (source->session_token != NULL)
-        add_header(c, "X-Amz-Security-Token", source->session_token);
-    for (i = 0; i < c->n; i++) {
-        h[i].name = c->headers[i].name;
-        h[i].value = c->headers[i].value;
-    }
-    r.n_headers = c->n;
-    memcpy(date8, c->amz_date, 8);
-    date8[8] = '\0';
-    st = sigv4_derive_key(cx->algs, source->secret_access_key, date8,
-                          cx->region, "sts", key);
-    if (st == KMSRE_OK)
-        st = sigv4_sign(cx->algs, &c->sig, &r, &scope, source->access_key_id,
-                        key);
-    OPENSSL_cleanse(key, sizeof(key));
-    if (st == KMSRE_OK)
-        add_header(c, "Authorization", c->sig.authorization);
-    return st;
+    *dst = src != NULL ? OPENSSL_strdup(src) : NULL;
+    return src == NULL || *dst != NULL;
 }
 
-static enum kmsre_status sts_call(const struct aws_chain_ctx *cx,
-                                  const char *profile, const char *source_name,
-                                  const struct aws_creds *source,
-                                  const struct form *f, struct aws_creds *out,
-                                  char *why, size_t whylen)
+static int role_copy_set(struct role_copy *c,
+                         const struct kmsre_assume_role *role,
+                         const char *profile)
 {
-    struct kmsre_http_request req = {0};
-    struct kmsre_http_response resp = {0};
-    struct sts_call c = {0};
+    const char *p = NULL;
+    int ok = dup_opt(&c->role.role_arn, role->role_arn) &&
+             dup_opt(&c->role.session_name, role->session_name) &&
+             dup_opt(&c->role.external_id, role->external_id) &&
+             dup_opt(&p, profile);
+
+    c->profile = (char *)p;
+    c->role.duration_seconds = role->duration_seconds;
+    if (!ok)
+        role_copy_clear(c);
+    return ok;
+}
+
+/* ---- AssumeRole --------------------------------------------------------- */
+
+struct assume_role_source {
+    struct kmsre_creds_source base;
+    struct role_copy r;
+    struct kmsre_creds_source *signer; /* owned */
+};
+
+static enum kmsre_status assume_role_get(struct kmsre_creds_source *src,
+                                         const struct kmsre_creds_env *env,
+                                         struct kmsre_creds *out,
+                                         struct kmsre_err *err)
+{
+    struct assume_role_source *s = (struct assume_role_source *)src;
+    struct kmsre_strbuf form = {0};
+    struct kmsre_creds base = {0};
     enum kmsre_status st;
 
-    st = aws_endpoint_resolve("sts", "AWS_ENDPOINT_URL_STS", NULL, cx->sc,
-                              profile, cx->region, &c.ep, why, whylen);
-    if (st != KMSRE_OK)
-        return KMSRE_ERR_CREDENTIALS;
-    add_header(&c, "Content-Type",
-               "application/x-www-form-urlencoded; charset=utf-8");
-    add_header(&c, "Host", c.ep.host);
-    st = sign(cx, &c, source, f);
-    if (st == KMSRE_OK) {
-        req.url = c.ep.url;
-        req.headers = c.headers;
-        req.n_headers = c.n;
-        req.body = f->buf;
-        req.body_len = f->len;
-        req.allow_http = c.ep.is_http;
-        st = kmsre_http_send(cx->http, &req, &resp);
-        if (st != KMSRE_OK)
-            snprintf(why, whylen, "%s: STS %s: %s", source_name, c.ep.url,
-                     resp.error);
-    }
+    st = kmsre_creds_source_get(s->signer, env, &base, err);
     if (st == KMSRE_OK)
-        st = aws_sts_parse(resp.body != NULL ? resp.body : "", resp.body_len,
-                           source_name, out, why, whylen);
-    sigv4_state_clear(&c.sig);
-    kmsre_http_response_clear(&resp);
-    return st == KMSRE_OK ? KMSRE_OK : KMSRE_ERR_CREDENTIALS;
+        st = form_role(&form, "AssumeRole", &s->r.role, env);
+    if (st == KMSRE_OK)
+        st = sts_call(env, s->r.profile, &base, &form,
+                      "assume role (STS AssumeRole)", out, err);
+    kmsre_creds_clear(&base);
+    kmsre_strbuf_free(&form);
+    return st == KMSRE_ERR_NO_CREDENTIALS ? KMSRE_ERR_CREDENTIALS : st;
 }
 
-enum kmsre_status aws_sts_assume_role(const struct aws_chain_ctx *cx,
-                                      const char *profile,
-                                      const struct aws_creds *source,
-                                      const struct aws_assume_role *role,
-                                      struct aws_creds *out, char *why,
-                                      size_t whylen)
+static void assume_role_destroy(struct kmsre_creds_source *src)
 {
-    struct form f = {OPENSSL_malloc(FORM_MAX), 0};
-    enum kmsre_status st = KMSRE_ERR_NOMEM;
+    struct assume_role_source *s = (struct assume_role_source *)src;
 
-    if (f.buf != NULL && form_role(&f, "AssumeRole", role, cx->now))
-        st = sts_call(cx, profile, "assume role (STS AssumeRole)", source, &f,
-                      out, why, whylen);
-    OPENSSL_free(f.buf);
-    return st;
+    kmsre_creds_source_free(s->signer);
+    role_copy_clear(&s->r);
+    OPENSSL_free(s);
 }
 
-/* The token file is read at every refresh: the platform rotates it. */
-static char *read_token(const char *path, char *why, size_t whylen)
+static const struct kmsre_creds_source_vtable assume_role_vtable = {
+    "assume role", assume_role_get, assume_role_destroy};
+
+struct kmsre_creds_source *
+kmsre_creds_assume_role_source(const struct kmsre_assume_role *role,
+                               const char *profile,
+                               struct kmsre_creds_source *base)
+{
+    struct assume_role_source *s = OPENSSL_zalloc(sizeof(*s));
+
+    if (s == NULL || !role_copy_set(&s->r, role, profile)) {
+        OPENSSL_free(s);
+        kmsre_creds_source_free(base);
+        return NULL;
+    }
+    s->base.vtable = &assume_role_vtable;
+    s->signer = base;
+    return &s->base;
+}
+
+/* ---- AssumeRoleWithWebIdentity ------------------------------------------ */
+
+struct web_identity_source {
+    struct kmsre_creds_source base;
+    struct role_copy r;
+    char *token_file;
+    const char *label; /* static text */
+};
+
+/* The platform rotates the token file: it is read at every fetch. */
+static char *read_token(const char *path)
 {
     FILE *fp = fopen(path, "rb");
     char *buf = OPENSSL_malloc(TOKEN_FILE_MAX + 1);
@@ -303,38 +386,75 @@ static char *read_token(const char *path, char *why, size_t whylen)
     }
     if (fp != NULL)
         fclose(fp);
-    if (fp == NULL || buf == NULL || n == 0) {
-        snprintf(why, whylen, "web identity: cannot read a token from %.200s",
-                 path);
-        if (buf != NULL)
-            OPENSSL_clear_free(buf, TOKEN_FILE_MAX + 1);
-        return NULL;
+    if (buf != NULL && n == 0) {
+        OPENSSL_clear_free(buf, TOKEN_FILE_MAX + 1);
+        buf = NULL;
     }
     return buf;
 }
 
-enum kmsre_status
-aws_sts_web_identity(const struct aws_chain_ctx *cx, const char *profile,
-                     const char *token_file, const struct aws_assume_role *role,
-                     struct aws_creds *out, char *why, size_t whylen)
+static enum kmsre_status web_identity_get(struct kmsre_creds_source *src,
+                                          const struct kmsre_creds_env *env,
+                                          struct kmsre_creds *out,
+                                          struct kmsre_err *err)
 {
-    char *token = read_token(token_file, why, whylen);
-    struct form f = {NULL, 0};
-    enum kmsre_status st = KMSRE_ERR_CREDENTIALS;
+    struct web_identity_source *s = (struct web_identity_source *)src;
+    struct kmsre_strbuf form = {0};
+    enum kmsre_status st = KMSRE_OK;
+    char *token;
 
+    if (s->r.role.role_arn == NULL)
+        return kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                          "%s: AWS_WEB_IDENTITY_TOKEN_FILE is set but "
+                          "AWS_ROLE_ARN is not",
+                          s->label);
+    token = read_token(s->token_file);
     if (token == NULL)
-        return st;
-    f.buf = OPENSSL_malloc(FORM_MAX);
-    if (f.buf == NULL)
-        st = KMSRE_ERR_NOMEM;
-    else if (!form_role(&f, "AssumeRoleWithWebIdentity", role, cx->now) ||
-             !form_add(&f, "WebIdentityToken", token))
-        snprintf(why, whylen, "web identity: the token is too large");
-    else
-        st = sts_call(cx, profile, "web identity (STS)", NULL, &f, out, why,
-                      whylen);
-    OPENSSL_clear_free(token, TOKEN_FILE_MAX + 1);
-    if (f.buf != NULL)
-        OPENSSL_clear_free(f.buf, FORM_MAX);
-    return st;
+        st = kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
+                        "%s: cannot read a token from %.200s", s->label,
+                        s->token_file);
+    if (st == KMSRE_OK)
+        st = form_role(&form, "AssumeRoleWithWebIdentity", &s->r.role, env);
+    if (st == KMSRE_OK)
+        st = form_add(&form, "WebIdentityToken", token);
+    if (st == KMSRE_ERR_LIMIT)
+        kmsre_fail(err, st, "%s: the token is too large", s->label);
+    if (st == KMSRE_OK)
+        st = sts_call(env, s->r.profile, NULL, &form, "web identity (STS)", out,
+                      err);
+    if (token != NULL)
+        OPENSSL_clear_free(token, TOKEN_FILE_MAX + 1);
+    kmsre_strbuf_free(&form);
+    return st == KMSRE_OK || st == KMSRE_ERR_NOMEM ? st : KMSRE_ERR_CREDENTIALS;
+}
+
+static void web_identity_destroy(struct kmsre_creds_source *src)
+{
+    struct web_identity_source *s = (struct web_identity_source *)src;
+
+    role_copy_clear(&s->r);
+    OPENSSL_free(s->token_file);
+    OPENSSL_free(s);
+}
+
+static const struct kmsre_creds_source_vtable web_identity_vtable = {
+    "web identity", web_identity_get, web_identity_destroy};
+
+struct kmsre_creds_source *
+kmsre_creds_web_identity_source(const char *token_file,
+                                const struct kmsre_assume_role *role,
+                                const char *profile, const char *label)
+{
+    struct web_identity_source *s = OPENSSL_zalloc(sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->base.vtable = &web_identity_vtable;
+    s->label = label;
+    if (!role_copy_set(&s->r, role, profile) ||
+        (s->token_file = OPENSSL_strdup(token_file)) == NULL) {
+        web_identity_destroy(&s->base);
+        return NULL;
+    }
+    return &s->base;
 }

@@ -4,52 +4,61 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 #include "aws/endpoint.h"
-#include "util/parse.h"
+#include "base/text.h"
 
-static const char *nonempty_env(const char *name)
+int kmsre_region_is_valid(const char *region)
 {
-    const char *v = getenv(name);
+    size_t i;
 
-    return v != NULL && *v != '\0' ? v : NULL;
+    if (region == NULL || region[0] == '\0')
+        return 0;
+    for (i = 0; region[i] != '\0'; i++) {
+        if (i >= 32 ||
+            !((region[i] >= 'a' && region[i] <= 'z') ||
+              (region[i] >= '0' && region[i] <= '9') || region[i] == '-'))
+            return 0;
+    }
+    return 1;
 }
 
-static enum kmsre_status use_region(const char *region, const char *source,
-                                    char out[AWS_REGION_MAX], char *why,
-                                    size_t whylen)
+static enum kmsre_status use_region(const char *region, const char *from,
+                                    char out[KMSRE_REGION_MAX],
+                                    const char **source, struct kmsre_err *err)
 {
-    if (!kmsre_region_is_valid(region)) {
-        snprintf(why, whylen, "region from %s is not a valid AWS region",
-                 source);
-        return KMSRE_ERR_INVALID;
-    }
-    snprintf(out, AWS_REGION_MAX, "%s", region);
+    if (!kmsre_region_is_valid(region))
+        return kmsre_fail(err, KMSRE_ERR_INVALID,
+                          "region from %s is not a valid AWS region", from);
+    snprintf(out, KMSRE_REGION_MAX, "%s", region);
+    if (source != NULL)
+        *source = from;
     return KMSRE_OK;
 }
 
 enum kmsre_status
-aws_region_resolve(const char *key_region, const char *cfg_region,
-                   const struct aws_shared_config *sc, const char *profile,
-                   char out[AWS_REGION_MAX], char *why, size_t whylen)
+kmsre_region_resolve(const char *key_region, const char *cfg_region,
+                     const struct kmsre_shared_config *sc, const char *profile,
+                     char out[KMSRE_REGION_MAX], const char **source,
+                     struct kmsre_err *err)
 {
     const char *v;
 
     if (key_region != NULL)
-        return use_region(key_region, "the key", out, why, whylen);
+        return use_region(key_region, "the key", out, source, err);
     if (cfg_region != NULL)
-        return use_region(cfg_region, "the provider configuration", out, why,
-                          whylen);
-    if ((v = nonempty_env("AWS_REGION")) != NULL)
-        return use_region(v, "AWS_REGION", out, why, whylen);
-    if ((v = nonempty_env("AWS_DEFAULT_REGION")) != NULL)
-        return use_region(v, "AWS_DEFAULT_REGION", out, why, whylen);
-    v = aws_profile_setting(sc, profile, "region");
-    if (v != NULL && *v != '\0')
-        return use_region(v, "the profile", out, why, whylen);
-    snprintf(why, whylen,
-             "no region: use a key ARN, the provider's region setting, "
-             "AWS_REGION, AWS_DEFAULT_REGION or the profile's region");
-    return KMSRE_ERR_NO_REGION;
+        return use_region(cfg_region, "the provider configuration", out, source,
+                          err);
+    if ((v = kmsre_env("AWS_REGION")) != NULL)
+        return use_region(v, "AWS_REGION", out, source, err);
+    if ((v = kmsre_env("AWS_DEFAULT_REGION")) != NULL)
+        return use_region(v, "AWS_DEFAULT_REGION", out, source, err);
+    if ((v = kmsre_profile_setting(sc, profile, "region")) != NULL)
+        return use_region(v, "the profile's region", out, source, err);
+    return kmsre_fail(err, KMSRE_ERR_NO_REGION,
+                      "no region: use a key ARN, the provider's region "
+                      "setting, AWS_REGION, AWS_DEFAULT_REGION or the "
+                      "profile's region");
 }
 
 static int name_char_ok(char c)
@@ -118,8 +127,9 @@ static int split_authority(const char *a, size_t n, size_t *hostlen, long *port)
     return end == a + n && *port > 0 && *port < 65536 && *hostlen > 0;
 }
 
-enum kmsre_status aws_endpoint_parse(const char *url, struct aws_endpoint *out,
-                                     char *why, size_t whylen)
+enum kmsre_status kmsre_endpoint_parse(const char *url,
+                                       struct kmsre_endpoint *out,
+                                       struct kmsre_err *err)
 {
     const char *auth, *slash;
     size_t alen, hostlen, plen;
@@ -134,8 +144,8 @@ enum kmsre_status aws_endpoint_parse(const char *url, struct aws_endpoint *out,
         default_port = 80;
         out->is_http = 1;
     } else {
-        snprintf(why, whylen, "endpoint must start with https://");
-        return KMSRE_ERR_INVALID;
+        return kmsre_fail(err, KMSRE_ERR_INVALID,
+                          "endpoint must start with https://");
     }
     slash = strchr(auth, '/');
     alen = slash != NULL ? (size_t)(slash - auth) : strlen(auth);
@@ -145,10 +155,10 @@ enum kmsre_status aws_endpoint_parse(const char *url, struct aws_endpoint *out,
         (plen > 0 && !span_ok(slash, plen, path_char_ok)) ||
         alen + 8 >= sizeof(out->host) || plen + 2 >= sizeof(out->path) ||
         strlen(url) >= sizeof(out->url)) {
-        snprintf(why, whylen,
-                 "endpoint is not a plain URL (scheme://host[:port][/path], "
-                 "no query, user info or white space)");
-        return KMSRE_ERR_INVALID;
+        return kmsre_fail(err, KMSRE_ERR_INVALID,
+                          "endpoint is not a plain URL "
+                          "(scheme://host[:port][/path], no query, user "
+                          "info or white space)");
     }
     if (port == 0 || port == default_port)
         snprintf(out->host, sizeof(out->host), "%.*s", (int)hostlen, auth);
@@ -187,69 +197,100 @@ static const struct partition *partition_of(const char *region)
     return &partitions[i];
 }
 
-static int is_true(const char *v)
-{
-    return v != NULL && strcasecmp(v, "true") == 0;
-}
-
 /* An environment switch, else the profile's setting of the same name. */
-static int flag(const char *env, const struct aws_shared_config *sc,
+static int flag(const char *env, const struct kmsre_shared_config *sc,
                 const char *profile, const char *key)
 {
-    const char *v = nonempty_env(env);
+    const char *v = kmsre_env(env);
+    int on = 0;
 
-    return v != NULL ? is_true(v)
-                     : is_true(aws_profile_setting(sc, profile, key));
+    if (v == NULL)
+        v = kmsre_profile_setting(sc, profile, key);
+    return kmsre_parse_bool(v, &on) && on;
+}
+
+/* AWS_ENDPOINT_URL_<SVC>: upper case, '-' and ' ' as '_'. */
+static void service_env_name(const char *service, char *buf, size_t len)
+{
+    size_t i, n = (size_t)snprintf(buf, len, "AWS_ENDPOINT_URL_");
+
+    for (i = 0; service[i] != '\0' && n + 1 < len; i++, n++)
+        buf[n] = service[i] == '-' || service[i] == ' '
+                     ? '_'
+                     : (char)toupper((unsigned char)service[i]);
+    buf[n < len ? n : len - 1] = '\0';
+}
+
+/* "<svc>.endpoint_url" of a services section: lower case, '-' as '_'
+ * ("sso-oidc" is "sso_oidc"). */
+static void services_key(const char *service, char *buf, size_t len)
+{
+    size_t i;
+
+    snprintf(buf, len, "%s.endpoint_url", service);
+    for (i = 0; buf[i] != '\0' && buf[i] != '.'; i++)
+        buf[i] = buf[i] == '-' ? '_' : (char)tolower((unsigned char)buf[i]);
 }
 
 /* AWS_ENDPOINT_URL_<SVC>, AWS_ENDPOINT_URL, the profile's services section,
  * the profile's endpoint_url; unless configured endpoints are ignored. */
-static const char *configured_url(const char *service, const char *svc_env,
-                                  const struct aws_shared_config *sc,
-                                  const char *profile)
+static const char *configured_url(const struct kmsre_endpoint_query *q,
+                                  const char **source)
 {
+    char buf[96], key[64];
     const char *v, *services;
-    char section[300], key[64];
 
-    if (flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", sc, profile,
+    if (flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", q->sc, q->profile,
              "ignore_configured_endpoint_urls"))
         return NULL;
-    if ((v = nonempty_env(svc_env)) != NULL ||
-        (v = nonempty_env("AWS_ENDPOINT_URL")) != NULL)
+    service_env_name(q->service, buf, sizeof(buf));
+    if ((v = kmsre_env(buf)) != NULL) {
+        *source = "AWS_ENDPOINT_URL_<SERVICE>";
         return v;
-    services = aws_profile_setting(sc, profile, "services");
-    if (services != NULL && *services != '\0') {
-        snprintf(section, sizeof(section), "services %s", services);
-        snprintf(key, sizeof(key), "%s.endpoint_url", service);
-        v = aws_ini_get(&sc->config, section, key);
-        if (v != NULL && *v != '\0')
-            return v;
     }
-    v = aws_profile_setting(sc, profile, "endpoint_url");
-    return v != NULL && *v != '\0' ? v : NULL;
+    *source = "AWS_ENDPOINT_URL";
+    if ((v = kmsre_env("AWS_ENDPOINT_URL")) != NULL)
+        return v;
+    services = kmsre_profile_setting(q->sc, q->profile, "services");
+    services_key(q->service, key, sizeof(key));
+    *source = "the profile's services section";
+    if (services != NULL && (v = kmsre_config_section_setting(
+                                 q->sc, "services", services, key)) != NULL)
+        return v;
+    *source = "the profile's endpoint_url";
+    return kmsre_profile_setting(q->sc, q->profile, "endpoint_url");
 }
 
-enum kmsre_status aws_endpoint_resolve(const char *service, const char *svc_env,
-                                       const char *cfg_endpoint,
-                                       const struct aws_shared_config *sc,
-                                       const char *profile, const char *region,
-                                       struct aws_endpoint *out, char *why,
-                                       size_t whylen)
+enum kmsre_status kmsre_endpoint_resolve(const struct kmsre_endpoint_query *q,
+                                         struct kmsre_endpoint *out,
+                                         const char **source,
+                                         struct kmsre_err *err)
 {
-    const char *url = cfg_endpoint;
-    const struct partition *p = partition_of(region);
+    const struct partition *p = partition_of(q->region);
+    const char *url = q->cfg_endpoint, *from = "the provider configuration";
+    struct kmsre_endpoint_query named = *q;
+
+    named.profile = kmsre_profile_name(q->profile);
+    q = &named;
     int fips, dualstack;
     char buf[256];
 
     if (url == NULL)
-        url = configured_url(service, svc_env, sc, profile);
-    if (url != NULL)
-        return aws_endpoint_parse(url, out, why, whylen);
-    fips = flag("AWS_USE_FIPS_ENDPOINT", sc, profile, "use_fips_endpoint");
-    dualstack = flag("AWS_USE_DUALSTACK_ENDPOINT", sc, profile,
-                     "use_dualstack_endpoint");
-    snprintf(buf, sizeof(buf), "https://%s%s.%s.%s", service,
-             fips ? "-fips" : "", region,
-             dualstack ? p->dualstack_suffix : p->suffix);
-    return aws_endpoint_parse(buf, out, why, whylen);
+        url = configured_url(q, &from);
+    if (url == NULL) {
+        fips = flag("AWS_USE_FIPS_ENDPOINT", q->sc, q->profile,
+                    "use_fips_endpoint");
+        dualstack = flag("AWS_USE_DUALSTACK_ENDPOINT", q->sc, q->profile,
+                         "use_dualstack_endpoint");
+        snprintf(buf, sizeof(buf), "https://%s%s.%s.%s",
+                 q->host_prefix != NULL ? q->host_prefix : q->service,
+                 fips ? "-fips" : "", q->region,
+                 dualstack ? p->dualstack_suffix : p->suffix);
+        url = buf;
+        from = fips || dualstack ? "the region (FIPS/dual-stack switches)"
+                                 : "the region";
+    }
+    if (source != NULL)
+        *source = from;
+    return kmsre_endpoint_parse(url, out, err);
 }

@@ -21,11 +21,11 @@ static void trim(const char **start, const char **end)
         (*end)--;
 }
 
-static enum kmsre_status add_entry(struct aws_ini *ini, const char *section,
+static enum kmsre_status add_entry(struct kmsre_ini *ini, const char *section,
                                    const char *key, size_t klen,
                                    const char *value, size_t vlen)
 {
-    struct aws_ini_entry *grown, *e;
+    struct kmsre_ini_entry *grown, *e;
 
     grown = OPENSSL_realloc(ini->entries, (ini->n + 1) * sizeof(*grown));
     if (grown == NULL)
@@ -72,8 +72,9 @@ static void read_section(struct ini_cursor *cur, const char *s, const char *e)
     cur->have_section = 1;
 }
 
-static enum kmsre_status read_pair(struct aws_ini *ini, struct ini_cursor *cur,
-                                   const char *s, const char *e, int nested)
+static enum kmsre_status read_pair(struct kmsre_ini *ini,
+                                   struct ini_cursor *cur, const char *s,
+                                   const char *e, int nested)
 {
     const char *eq = memchr(s, '=', (size_t)(e - s)), *ks = s, *ke, *vs, *ve;
     char key[256];
@@ -104,8 +105,9 @@ static enum kmsre_status read_pair(struct aws_ini *ini, struct ini_cursor *cur,
     return add_entry(ini, cur->section, key, klen, vs, (size_t)(ve - vs));
 }
 
-static enum kmsre_status read_line(struct aws_ini *ini, struct ini_cursor *cur,
-                                   const char *s, const char *e)
+static enum kmsre_status read_line(struct kmsre_ini *ini,
+                                   struct ini_cursor *cur, const char *s,
+                                   const char *e)
 {
     int nested = s < e && is_blank(*s);
 
@@ -119,8 +121,8 @@ static enum kmsre_status read_line(struct aws_ini *ini, struct ini_cursor *cur,
     return read_pair(ini, cur, s, e, nested);
 }
 
-enum kmsre_status aws_ini_parse(const char *text, size_t len,
-                                struct aws_ini *out)
+enum kmsre_status kmsre_ini_parse(const char *text, size_t len,
+                                  struct kmsre_ini *out)
 {
     struct ini_cursor cur = {"", "", 0};
     const char *p = text, *end = text + len, *nl;
@@ -135,11 +137,11 @@ enum kmsre_status aws_ini_parse(const char *text, size_t len,
         p = nl + 1;
     }
     if (st != KMSRE_OK)
-        aws_ini_clear(out);
+        kmsre_ini_clear(out);
     return st;
 }
 
-enum kmsre_status aws_ini_load(const char *path, struct aws_ini *out)
+enum kmsre_status kmsre_ini_load(const char *path, struct kmsre_ini *out)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
@@ -155,14 +157,14 @@ enum kmsre_status aws_ini_load(const char *path, struct aws_ini *out)
         return KMSRE_ERR_NOMEM;
     }
     n = fread(buf, 1, INI_MAX_FILE, f);
-    st = ferror(f) ? KMSRE_ERR_IO : aws_ini_parse(buf, n, out);
+    st = ferror(f) ? KMSRE_ERR_IO : kmsre_ini_parse(buf, n, out);
     fclose(f);
     OPENSSL_clear_free(buf, INI_MAX_FILE);
     return st;
 }
 
-const char *aws_ini_get(const struct aws_ini *ini, const char *section,
-                        const char *key)
+const char *kmsre_ini_get(const struct kmsre_ini *ini, const char *section,
+                          const char *key)
 {
     const char *found = NULL;
     size_t i;
@@ -174,7 +176,7 @@ const char *aws_ini_get(const struct aws_ini *ini, const char *section,
     return found;
 }
 
-void aws_ini_clear(struct aws_ini *ini)
+void kmsre_ini_clear(struct kmsre_ini *ini)
 {
     size_t i;
 

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aws/profile.h"
+#include "base/text.h"
 
 static enum kmsre_status load_file(const char *env, const char *home_rel,
-                                   struct aws_ini *out)
+                                   struct kmsre_ini *out)
 {
     const char *path = getenv(env), *home;
     char buf[4096];
@@ -22,10 +23,10 @@ static enum kmsre_status load_file(const char *env, const char *home_rel,
             return KMSRE_ERR_INVALID;
         path = buf;
     }
-    return aws_ini_load(path, out);
+    return kmsre_ini_load(path, out);
 }
 
-enum kmsre_status aws_shared_config_load(struct aws_shared_config *sc)
+enum kmsre_status kmsre_shared_config_load(struct kmsre_shared_config *sc)
 {
     enum kmsre_status st;
 
@@ -35,25 +36,23 @@ enum kmsre_status aws_shared_config_load(struct aws_shared_config *sc)
         st = load_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials",
                        &sc->credentials);
     if (st != KMSRE_OK)
-        aws_shared_config_clear(sc);
+        kmsre_shared_config_clear(sc);
     return st;
 }
 
-void aws_shared_config_clear(struct aws_shared_config *sc)
+void kmsre_shared_config_clear(struct kmsre_shared_config *sc)
 {
-    aws_ini_clear(&sc->config);
-    aws_ini_clear(&sc->credentials);
+    kmsre_ini_clear(&sc->config);
+    kmsre_ini_clear(&sc->credentials);
 }
 
-const char *aws_profile_name(const char *explicit_profile)
+const char *kmsre_profile_name(const char *explicit_profile)
 {
-    const char *env = getenv("AWS_PROFILE");
+    const char *env = kmsre_env("AWS_PROFILE");
 
     if (explicit_profile != NULL && *explicit_profile != '\0')
         return explicit_profile;
-    if (env != NULL && *env != '\0')
-        return env;
-    return "default";
+    return env != NULL ? env : "default";
 }
 
 /* The config file names profiles "[profile NAME]", except "[default]". */
@@ -66,8 +65,13 @@ static const char *config_section(const char *profile, char *buf, size_t len)
     return buf;
 }
 
-const char *aws_profile_setting(const struct aws_shared_config *sc,
-                                const char *profile, const char *key)
+static const char *nonempty(const char *v)
+{
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+const char *kmsre_profile_setting(const struct kmsre_shared_config *sc,
+                                  const char *profile, const char *key)
 {
     char buf[300];
     const char *section = config_section(profile, buf, sizeof(buf));
@@ -75,22 +79,34 @@ const char *aws_profile_setting(const struct aws_shared_config *sc,
 
     if (section == NULL)
         return NULL;
-    v = aws_ini_get(&sc->config, section, key);
+    v = kmsre_ini_get(&sc->config, section, key);
     /* The SDKs also accept "[profile default]". */
     if (v == NULL && strcmp(profile, "default") == 0)
-        v = aws_ini_get(&sc->config, "profile default", key);
-    return v;
+        v = kmsre_ini_get(&sc->config, "profile default", key);
+    return nonempty(v);
 }
 
-const char *aws_profile_credential(const struct aws_shared_config *sc,
-                                   const char *profile, const char *key)
+const char *kmsre_profile_credential(const struct kmsre_shared_config *sc,
+                                     const char *profile, const char *key)
 {
-    const char *v = aws_ini_get(&sc->credentials, profile, key);
+    const char *v = nonempty(kmsre_ini_get(&sc->credentials, profile, key));
 
-    return v != NULL ? v : aws_profile_setting(sc, profile, key);
+    return v != NULL ? v : kmsre_profile_setting(sc, profile, key);
 }
 
-static int ini_has_section(const struct aws_ini *ini, const char *section)
+const char *kmsre_config_section_setting(const struct kmsre_shared_config *sc,
+                                         const char *kind, const char *name,
+                                         const char *key)
+{
+    char section[300];
+
+    if ((size_t)snprintf(section, sizeof(section), "%s %s", kind, name) >=
+        sizeof(section))
+        return NULL;
+    return nonempty(kmsre_ini_get(&sc->config, section, key));
+}
+
+static int ini_has_section(const struct kmsre_ini *ini, const char *section)
 {
     size_t i;
 
@@ -100,7 +116,8 @@ static int ini_has_section(const struct aws_ini *ini, const char *section)
     return 0;
 }
 
-int aws_profile_exists(const struct aws_shared_config *sc, const char *profile)
+int kmsre_profile_exists(const struct kmsre_shared_config *sc,
+                         const char *profile)
 {
     char buf[300];
     const char *section = config_section(profile, buf, sizeof(buf));

@@ -53,94 +53,94 @@ static int in_list(const char *const *list, const char *code)
     return 0;
 }
 
-int kms_retry_mode_parse(const char *text, enum kms_retry_mode *mode)
+int kmsre_retry_mode_parse(const char *text, enum kmsre_retry_mode *mode)
 {
     static const char *const names[] = {"standard", "adaptive", "legacy"};
     int i;
 
     for (i = 0; i < 3; i++)
         if (strcmp(text, names[i]) == 0) {
-            *mode = (enum kms_retry_mode)i;
+            *mode = (enum kmsre_retry_mode)i;
             return 1;
         }
     return 0;
 }
 
-const char *kms_retry_mode_name(enum kms_retry_mode mode)
+const char *kmsre_retry_mode_name(enum kmsre_retry_mode mode)
 {
-    return mode == KMS_RETRY_ADAPTIVE ? "adaptive"
-           : mode == KMS_RETRY_LEGACY ? "legacy"
-                                      : "standard";
+    return mode == KMSRE_RETRY_ADAPTIVE ? "adaptive"
+           : mode == KMSRE_RETRY_LEGACY ? "legacy"
+                                        : "standard";
 }
 
-static int is_transient_status(long status, enum kms_retry_mode mode)
+static int is_transient_status(long status, enum kmsre_retry_mode mode)
 {
     if (status == 500 || status == 502 || status == 503 || status == 504)
         return 1;
-    return mode == KMS_RETRY_LEGACY && (status == 509 || status == 429);
+    return mode == KMSRE_RETRY_LEGACY && (status == 509 || status == 429);
 }
 
-enum kms_failure kms_retry_classify(enum kms_retry_mode mode,
-                                    const struct kms_attempt_outcome *o)
+enum kmsre_failure kmsre_retry_classify(enum kmsre_retry_mode mode,
+                                        const struct kmsre_attempt_outcome *o)
 {
     if (o->transport_failed) {
         if (!o->transport_retryable)
-            return KMS_FAILURE_NONE;
-        return o->timed_out ? KMS_FAILURE_TIMEOUT : KMS_FAILURE_TRANSIENT;
+            return KMSRE_FAILURE_NONE;
+        return o->timed_out ? KMSRE_FAILURE_TIMEOUT : KMSRE_FAILURE_TRANSIENT;
     }
     if (o->http_status >= 200 && o->http_status < 300)
-        return KMS_FAILURE_NONE;
-    if (in_list(mode == KMS_RETRY_LEGACY ? legacy_throttling_codes
-                                         : throttling_codes,
+        return KMSRE_FAILURE_NONE;
+    if (in_list(mode == KMSRE_RETRY_LEGACY ? legacy_throttling_codes
+                                           : throttling_codes,
                 o->error_code))
-        return KMS_FAILURE_THROTTLE;
+        return KMSRE_FAILURE_THROTTLE;
     if (is_transient_status(o->http_status, mode))
-        return KMS_FAILURE_TRANSIENT;
-    if (mode != KMS_RETRY_LEGACY && in_list(transient_codes, o->error_code))
-        return KMS_FAILURE_TRANSIENT;
-    return KMS_FAILURE_NONE;
+        return KMSRE_FAILURE_TRANSIENT;
+    if (mode != KMSRE_RETRY_LEGACY && in_list(transient_codes, o->error_code))
+        return KMSRE_FAILURE_TRANSIENT;
+    return KMSRE_FAILURE_NONE;
 }
 
-double kms_retry_backoff(enum kms_retry_mode mode, int retry, double rand01)
+double kmsre_retry_backoff(enum kmsre_retry_mode mode, int retry, double rand01)
 {
     double base = ldexp(1.0, retry > 1 ? retry - 1 : 0);
 
-    if (mode != KMS_RETRY_LEGACY && base > KMS_RETRY_MAX_BACKOFF)
-        base = KMS_RETRY_MAX_BACKOFF;
+    if (mode != KMSRE_RETRY_LEGACY && base > KMSRE_RETRY_MAX_BACKOFF)
+        base = KMSRE_RETRY_MAX_BACKOFF;
     return rand01 * base;
 }
 
-void kms_retry_quota_init(struct kms_retry_quota *q)
+int kmsre_retry_quota_init(struct kmsre_retry_quota *q)
 {
-    pthread_mutex_init(&q->lock, NULL);
-    q->available = KMS_RETRY_QUOTA_CAPACITY;
+    q->available = KMSRE_RETRY_QUOTA_CAPACITY;
+    return kmsre_mutex_init(&q->lock, 0);
 }
 
-void kms_retry_quota_free(struct kms_retry_quota *q)
+void kmsre_retry_quota_free(struct kmsre_retry_quota *q)
 {
-    pthread_mutex_destroy(&q->lock);
+    kmsre_mutex_destroy(&q->lock);
 }
 
-int kms_retry_quota_acquire(struct kms_retry_quota *q, enum kms_failure f)
+int kmsre_retry_quota_acquire(struct kmsre_retry_quota *q, enum kmsre_failure f)
 {
-    int cost =
-        f == KMS_FAILURE_TIMEOUT ? KMS_RETRY_TIMEOUT_COST : KMS_RETRY_COST;
+    int cost = f == KMSRE_FAILURE_TIMEOUT ? KMSRE_RETRY_TIMEOUT_COST
+                                          : KMSRE_RETRY_COST;
 
-    pthread_mutex_lock(&q->lock);
+    kmsre_mutex_lock(&q->lock);
     if (q->available < cost)
         cost = 0;
     q->available -= cost;
-    pthread_mutex_unlock(&q->lock);
+    kmsre_mutex_unlock(&q->lock);
     return cost;
 }
 
-void kms_retry_quota_release(struct kms_retry_quota *q, int cost_taken)
+void kmsre_retry_quota_release(struct kmsre_retry_quota *q, int cost_taken)
 {
-    pthread_mutex_lock(&q->lock);
+    kmsre_mutex_lock(&q->lock);
     q->available += cost_taken > 0 ? cost_taken : 1;
-    if (q->available > KMS_RETRY_QUOTA_CAPACITY)
-        q->available = KMS_RETRY_QUOTA_CAPACITY;
-    pthread_mutex_unlock(&q->lock);
+    if (q->available > KMSRE_RETRY_QUOTA_CAPACITY)
+        q->available = KMSRE_RETRY_QUOTA_CAPACITY;
+    kmsre_mutex_unlock(&q->lock);
 }
 
 /* ---- adaptive mode (botocore retries/adaptive.py, bucket.py,
@@ -152,23 +152,23 @@ void kms_retry_quota_release(struct kms_retry_quota *q, int cost_taken)
 #define RL_SMOOTH 0.8
 #define RL_BUCKET 0.5
 
-void kms_rate_limiter_init(struct kms_rate_limiter *rl, double now)
+int kmsre_rate_limiter_init(struct kmsre_rate_limiter *rl, double now)
 {
     memset(rl, 0, sizeof(*rl));
-    pthread_mutex_init(&rl->lock, NULL);
     rl->max_rate = RL_MIN_RATE;
     rl->w_max = RL_MIN_RATE;
     rl->last_fail = now;
     rl->last_refill = now;
     rl->last_bucket = floor(now / RL_BUCKET) * RL_BUCKET;
+    return kmsre_mutex_init(&rl->lock, 0);
 }
 
-void kms_rate_limiter_free(struct kms_rate_limiter *rl)
+void kmsre_rate_limiter_free(struct kmsre_rate_limiter *rl)
 {
-    pthread_mutex_destroy(&rl->lock);
+    kmsre_mutex_destroy(&rl->lock);
 }
 
-static void refill(struct kms_rate_limiter *rl, double now)
+static void refill(struct kmsre_rate_limiter *rl, double now)
 {
     double cap = rl->max_rate > 1.0 ? rl->max_rate : 1.0;
 
@@ -178,11 +178,11 @@ static void refill(struct kms_rate_limiter *rl, double now)
     rl->last_refill = now;
 }
 
-double kms_rate_limiter_acquire(struct kms_rate_limiter *rl, double now)
+double kmsre_rate_limiter_acquire(struct kmsre_rate_limiter *rl, double now)
 {
     double wait = 0;
 
-    pthread_mutex_lock(&rl->lock);
+    kmsre_mutex_lock(&rl->lock);
     if (rl->enabled) {
         refill(rl, now);
         if (rl->capacity < 1.0)
@@ -190,12 +190,12 @@ double kms_rate_limiter_acquire(struct kms_rate_limiter *rl, double now)
         /* The token is spoken for now; the wait pays the debt. */
         rl->capacity -= 1.0;
     }
-    pthread_mutex_unlock(&rl->lock);
+    kmsre_mutex_unlock(&rl->lock);
     return wait;
 }
 
 /* Smoothed rate of answers, measured over half-second buckets. */
-static double measure(struct kms_rate_limiter *rl, double now)
+static double measure(struct kmsre_rate_limiter *rl, double now)
 {
     double bucket = floor(now / RL_BUCKET) * RL_BUCKET;
 
@@ -215,12 +215,12 @@ static double cubic_k(double w_max)
     return cbrt(w_max * (1 - RL_BETA) / RL_SCALE);
 }
 
-void kms_rate_limiter_update(struct kms_rate_limiter *rl, double now,
-                             int throttled)
+void kmsre_rate_limiter_update(struct kmsre_rate_limiter *rl, double now,
+                               int throttled)
 {
     double measured, rate;
 
-    pthread_mutex_lock(&rl->lock);
+    kmsre_mutex_lock(&rl->lock);
     measured = measure(rl, now);
     if (!throttled) {
         double dt = now - rl->last_fail - rl->k;
@@ -242,5 +242,5 @@ void kms_rate_limiter_update(struct kms_rate_limiter *rl, double now,
         rate = RL_MIN_RATE;
     refill(rl, now);
     rl->max_rate = rate;
-    pthread_mutex_unlock(&rl->lock);
+    kmsre_mutex_unlock(&rl->lock);
 }

@@ -6,37 +6,37 @@
 #ifndef KMSRE_RETRY_H
 #define KMSRE_RETRY_H
 
-#include <pthread.h>
-#include "util/status.h"
+#include "base/err.h"
+#include "base/fork.h"
 
-#define KMS_RETRY_DEFAULT_ATTEMPTS 3
-#define KMS_RETRY_LEGACY_ATTEMPTS 5
-#define KMS_RETRY_MAX_BACKOFF 20.0 /* seconds */
-#define KMS_RETRY_QUOTA_CAPACITY 500
-#define KMS_RETRY_COST 5
-#define KMS_RETRY_TIMEOUT_COST 10
+#define KMSRE_RETRY_DEFAULT_ATTEMPTS 3
+#define KMSRE_RETRY_LEGACY_ATTEMPTS 5
+#define KMSRE_RETRY_MAX_BACKOFF 20.0 /* seconds */
+#define KMSRE_RETRY_QUOTA_CAPACITY 500
+#define KMSRE_RETRY_COST 5
+#define KMSRE_RETRY_TIMEOUT_COST 10
 
-enum kms_retry_mode {
-    KMS_RETRY_STANDARD = 0,
-    KMS_RETRY_ADAPTIVE,
-    KMS_RETRY_LEGACY
+enum kmsre_retry_mode {
+    KMSRE_RETRY_STANDARD = 0,
+    KMSRE_RETRY_ADAPTIVE,
+    KMSRE_RETRY_LEGACY
 };
 
 /* Parses "standard", "adaptive" or "legacy"; 0 if unknown. */
-int kms_retry_mode_parse(const char *text, enum kms_retry_mode *mode);
-const char *kms_retry_mode_name(enum kms_retry_mode mode);
+int kmsre_retry_mode_parse(const char *text, enum kmsre_retry_mode *mode);
+const char *kmsre_retry_mode_name(enum kmsre_retry_mode mode);
 
-enum kms_failure {
-    KMS_FAILURE_NONE = 0,  /* success, or an answer not worth retrying */
-    KMS_FAILURE_THROTTLE,  /* throttling error codes */
-    KMS_FAILURE_TRANSIENT, /* 5xx, connection errors, transient codes */
-    KMS_FAILURE_TIMEOUT    /* a timeout: transient, dearer in the quota */
+enum kmsre_failure {
+    KMSRE_FAILURE_NONE = 0,  /* success, or an answer not worth retrying */
+    KMSRE_FAILURE_THROTTLE,  /* throttling error codes */
+    KMSRE_FAILURE_TRANSIENT, /* 5xx, connection errors, transient codes */
+    KMSRE_FAILURE_TIMEOUT    /* a timeout: transient, dearer in the quota */
 };
 
 /* What one attempt's outcome means for retrying. transport_failed says the
  * request got no HTTP answer; transport_retryable and timed_out qualify
  * that (a failed certificate check is not retryable). */
-struct kms_attempt_outcome {
+struct kmsre_attempt_outcome {
     int transport_failed;
     int transport_retryable;
     int timed_out;
@@ -44,33 +44,35 @@ struct kms_attempt_outcome {
     const char *error_code; /* KMS __type, sanitised; NULL or "" if none */
 };
 
-enum kms_failure kms_retry_classify(enum kms_retry_mode mode,
-                                    const struct kms_attempt_outcome *o);
+enum kmsre_failure kmsre_retry_classify(enum kmsre_retry_mode mode,
+                                        const struct kmsre_attempt_outcome *o);
 
 /* Full-jitter exponential backoff before retry number `retry` (1 for the
  * first retry): rand01 * min(2^(retry-1), 20) seconds; legacy mode has no
  * cap. rand01 is in [0, 1). */
-double kms_retry_backoff(enum kms_retry_mode mode, int retry, double rand01);
+double kmsre_retry_backoff(enum kmsre_retry_mode mode, int retry,
+                           double rand01);
 
 /* The retry quota (a token bucket per client). Legacy mode has none. */
-struct kms_retry_quota {
-    pthread_mutex_t lock;
+struct kmsre_retry_quota {
+    struct kmsre_mutex lock;
     int available;
 };
 
-void kms_retry_quota_init(struct kms_retry_quota *q);
-void kms_retry_quota_free(struct kms_retry_quota *q);
+int kmsre_retry_quota_init(struct kmsre_retry_quota *q);
+void kmsre_retry_quota_free(struct kmsre_retry_quota *q);
 /* Takes the cost of retrying after failure f; returns the cost taken, or 0
  * when the quota is exhausted (then do not retry). */
-int kms_retry_quota_acquire(struct kms_retry_quota *q, enum kms_failure f);
+int kmsre_retry_quota_acquire(struct kmsre_retry_quota *q,
+                              enum kmsre_failure f);
 /* After a success: cost_taken is what the last retry took (0 if the first
  * attempt succeeded, which returns 1 token). */
-void kms_retry_quota_release(struct kms_retry_quota *q, int cost_taken);
+void kmsre_retry_quota_release(struct kmsre_retry_quota *q, int cost_taken);
 
 /* Adaptive mode: a token bucket whose rate follows CUBIC, switched on by
  * the first throttle (botocore's ClientRateLimiter). Times in seconds. */
-struct kms_rate_limiter {
-    pthread_mutex_t lock;
+struct kmsre_rate_limiter {
+    struct kmsre_mutex lock;
     int enabled;
     /* token bucket */
     double max_rate, capacity, last_refill;
@@ -81,13 +83,13 @@ struct kms_rate_limiter {
     int count;
 };
 
-void kms_rate_limiter_init(struct kms_rate_limiter *rl, double now);
-void kms_rate_limiter_free(struct kms_rate_limiter *rl);
+int kmsre_rate_limiter_init(struct kmsre_rate_limiter *rl, double now);
+void kmsre_rate_limiter_free(struct kmsre_rate_limiter *rl);
 /* Seconds the caller must wait before sending (0 while disabled); the
  * token is taken. */
-double kms_rate_limiter_acquire(struct kms_rate_limiter *rl, double now);
+double kmsre_rate_limiter_acquire(struct kmsre_rate_limiter *rl, double now);
 /* Feeds one answer back (throttled or not). */
-void kms_rate_limiter_update(struct kms_rate_limiter *rl, double now,
-                             int throttled);
+void kmsre_rate_limiter_update(struct kmsre_rate_limiter *rl, double now,
+                               int throttled);
 
 #endif

@@ -3,135 +3,133 @@
 #include <stdio.h>
 #include <string.h>
 #include "kms/retry.h"
+#include "test.h"
 
-static int passed, failed;
-
-static void check(int cond, const char *what)
+static enum kmsre_failure answer(enum kmsre_retry_mode m, long status,
+                                 const char *code)
 {
-    printf("%s - %s\n", cond ? "ok" : "not ok", what);
-    if (cond)
-        passed++;
-    else
-        failed++;
-}
+    struct kmsre_attempt_outcome o = {0, 0, 0, status, code};
 
-static enum kms_failure answer(enum kms_retry_mode m, long status,
-                               const char *code)
-{
-    struct kms_attempt_outcome o = {0, 0, 0, status, code};
-
-    return kms_retry_classify(m, &o);
+    return kmsre_retry_classify(m, &o);
 }
 
 static void test_classify(void)
 {
-    struct kms_attempt_outcome reset = {1, 1, 0, 0, NULL};
-    struct kms_attempt_outcome timeout = {1, 1, 1, 0, NULL};
-    struct kms_attempt_outcome badcert = {1, 0, 0, 0, NULL};
-    enum kms_retry_mode s = KMS_RETRY_STANDARD;
+    struct kmsre_attempt_outcome reset = {1, 1, 0, 0, NULL};
+    struct kmsre_attempt_outcome timeout = {1, 1, 1, 0, NULL};
+    struct kmsre_attempt_outcome badcert = {1, 0, 0, 0, NULL};
+    enum kmsre_retry_mode s = KMSRE_RETRY_STANDARD;
 
-    check(answer(s, 200, NULL) == KMS_FAILURE_NONE, "200 is final");
-    check(answer(s, 400, "ThrottlingException") == KMS_FAILURE_THROTTLE,
-          "ThrottlingException throttles");
-    check(answer(s, 400, "LimitExceededException") == KMS_FAILURE_THROTTLE,
-          "LimitExceededException throttles (as in the SDKs)");
-    check(answer(s, 500, "KMSInternalException") == KMS_FAILURE_TRANSIENT,
-          "KMSInternalException is transient");
-    check(answer(s, 400, "KMSInternalException") == KMS_FAILURE_TRANSIENT,
-          "KMSInternalException is transient whatever the status");
-    check(answer(s, 502, NULL) == KMS_FAILURE_TRANSIENT, "502 is transient");
-    check(answer(s, 504, NULL) == KMS_FAILURE_TRANSIENT, "504 is transient");
-    check(answer(s, 501, NULL) == KMS_FAILURE_NONE, "501 is final");
-    check(answer(s, 429, NULL) == KMS_FAILURE_NONE,
-          "429 is final in standard mode");
-    check(answer(KMS_RETRY_LEGACY, 429, NULL) == KMS_FAILURE_TRANSIENT,
-          "429 is retried in legacy mode");
-    check(answer(s, 400, "InvalidCiphertextException") == KMS_FAILURE_NONE,
-          "InvalidCiphertextException is final");
-    check(answer(s, 400, "AccessDeniedException") == KMS_FAILURE_NONE,
-          "AccessDeniedException is final");
-    check(answer(s, 412, "DryRunOperationException") == KMS_FAILURE_NONE,
-          "DryRunOperationException is final");
-    check(kms_retry_classify(s, &reset) == KMS_FAILURE_TRANSIENT,
-          "connection reset is transient");
-    check(kms_retry_classify(s, &timeout) == KMS_FAILURE_TIMEOUT,
-          "timeout is a timeout");
-    check(kms_retry_classify(s, &badcert) == KMS_FAILURE_NONE,
-          "a refused certificate is final");
+    test_check(answer(s, 200, NULL) == KMSRE_FAILURE_NONE, "200 is final");
+    test_check(answer(s, 400, "ThrottlingException") == KMSRE_FAILURE_THROTTLE,
+               "ThrottlingException throttles");
+    test_check(answer(s, 400, "LimitExceededException") ==
+                   KMSRE_FAILURE_THROTTLE,
+               "LimitExceededException throttles (as in the SDKs)");
+    test_check(answer(s, 500, "KMSInternalException") ==
+                   KMSRE_FAILURE_TRANSIENT,
+               "KMSInternalException is transient");
+    test_check(answer(s, 400, "KMSInternalException") ==
+                   KMSRE_FAILURE_TRANSIENT,
+               "KMSInternalException is transient whatever the status");
+    test_check(answer(s, 502, NULL) == KMSRE_FAILURE_TRANSIENT,
+               "502 is transient");
+    test_check(answer(s, 504, NULL) == KMSRE_FAILURE_TRANSIENT,
+               "504 is transient");
+    test_check(answer(s, 501, NULL) == KMSRE_FAILURE_NONE, "501 is final");
+    test_check(answer(s, 429, NULL) == KMSRE_FAILURE_NONE,
+               "429 is final in standard mode");
+    test_check(answer(KMSRE_RETRY_LEGACY, 429, NULL) == KMSRE_FAILURE_TRANSIENT,
+               "429 is retried in legacy mode");
+    test_check(answer(s, 400, "InvalidCiphertextException") ==
+                   KMSRE_FAILURE_NONE,
+               "InvalidCiphertextException is final");
+    test_check(answer(s, 400, "AccessDeniedException") == KMSRE_FAILURE_NONE,
+               "AccessDeniedException is final");
+    test_check(answer(s, 412, "DryRunOperationException") == KMSRE_FAILURE_NONE,
+               "DryRunOperationException is final");
+    test_check(kmsre_retry_classify(s, &reset) == KMSRE_FAILURE_TRANSIENT,
+               "connection reset is transient");
+    test_check(kmsre_retry_classify(s, &timeout) == KMSRE_FAILURE_TIMEOUT,
+               "timeout is a timeout");
+    test_check(kmsre_retry_classify(s, &badcert) == KMSRE_FAILURE_NONE,
+               "a refused certificate is final");
 }
 
 static void test_backoff(void)
 {
-    enum kms_retry_mode s = KMS_RETRY_STANDARD;
+    enum kmsre_retry_mode s = KMSRE_RETRY_STANDARD;
 
-    check(kms_retry_backoff(s, 1, 0.999) < 1.0, "first retry waits < 1 s");
-    check(kms_retry_backoff(s, 2, 0.999) < 2.0 &&
-              kms_retry_backoff(s, 2, 0.999) > 1.9,
-          "second retry waits < 2 s");
-    check(kms_retry_backoff(s, 10, 0.999) <= KMS_RETRY_MAX_BACKOFF,
-          "capped at 20 s");
-    check(kms_retry_backoff(KMS_RETRY_LEGACY, 10, 0.5) == 256.0,
-          "legacy mode has no cap");
-    check(kms_retry_backoff(s, 3, 0.0) == 0.0, "full jitter reaches 0");
+    test_check(kmsre_retry_backoff(s, 1, 0.999) < 1.0,
+               "first retry waits < 1 s");
+    test_check(kmsre_retry_backoff(s, 2, 0.999) < 2.0 &&
+                   kmsre_retry_backoff(s, 2, 0.999) > 1.9,
+               "second retry waits < 2 s");
+    test_check(kmsre_retry_backoff(s, 10, 0.999) <= KMSRE_RETRY_MAX_BACKOFF,
+               "capped at 20 s");
+    test_check(kmsre_retry_backoff(KMSRE_RETRY_LEGACY, 10, 0.5) == 256.0,
+               "legacy mode has no cap");
+    test_check(kmsre_retry_backoff(s, 3, 0.0) == 0.0, "full jitter reaches 0");
 }
 
 static void test_quota(void)
 {
-    struct kms_retry_quota q;
+    struct kmsre_retry_quota q;
     int i, n = 0;
 
-    kms_retry_quota_init(&q);
-    check(kms_retry_quota_acquire(&q, KMS_FAILURE_TIMEOUT) == 10,
-          "a timeout retry costs 10");
-    kms_retry_quota_release(&q, 10);
+    kmsre_retry_quota_init(&q);
+    test_check(kmsre_retry_quota_acquire(&q, KMSRE_FAILURE_TIMEOUT) == 10,
+               "a timeout retry costs 10");
+    kmsre_retry_quota_release(&q, 10);
     for (i = 0; i < 200; i++)
-        if (kms_retry_quota_acquire(&q, KMS_FAILURE_TRANSIENT) > 0)
+        if (kmsre_retry_quota_acquire(&q, KMSRE_FAILURE_TRANSIENT) > 0)
             n++;
-    check(n == 100, "a full quota pays for 100 retries, then none");
-    kms_retry_quota_release(&q, 0);
-    check(q.available == 1, "a first-attempt success returns 1 token");
-    kms_retry_quota_release(&q, 5);
-    check(q.available == 6, "a success after a retry returns its cost");
+    test_check(n == 100, "a full quota pays for 100 retries, then none");
+    kmsre_retry_quota_release(&q, 0);
+    test_check(q.available == 1, "a first-attempt success returns 1 token");
+    kmsre_retry_quota_release(&q, 5);
+    test_check(q.available == 6, "a success after a retry returns its cost");
     for (i = 0; i < 1000; i++)
-        kms_retry_quota_release(&q, 5);
-    check(q.available == KMS_RETRY_QUOTA_CAPACITY, "never above 500");
-    kms_retry_quota_free(&q);
+        kmsre_retry_quota_release(&q, 5);
+    test_check(q.available == KMSRE_RETRY_QUOTA_CAPACITY, "never above 500");
+    kmsre_retry_quota_free(&q);
 }
 
 static void test_rate_limiter(void)
 {
-    struct kms_rate_limiter rl;
+    struct kmsre_rate_limiter rl;
     double t = 1000.0, wait;
     int i;
 
-    kms_rate_limiter_init(&rl, t);
-    check(kms_rate_limiter_acquire(&rl, t) == 0.0,
-          "no limiting before the first throttle");
+    kmsre_rate_limiter_init(&rl, t);
+    test_check(kmsre_rate_limiter_acquire(&rl, t) == 0.0,
+               "no limiting before the first throttle");
     for (i = 0; i < 40; i++) {
         t += 0.05; /* 20 answers a second */
-        kms_rate_limiter_update(&rl, t, 0);
+        kmsre_rate_limiter_update(&rl, t, 0);
     }
-    kms_rate_limiter_update(&rl, t, 1);
-    check(rl.enabled, "a throttle switches the limiter on");
-    check(rl.max_rate < rl.w_max, "the rate drops below the measured rate");
+    kmsre_rate_limiter_update(&rl, t, 1);
+    test_check(rl.enabled, "a throttle switches the limiter on");
+    test_check(rl.max_rate < rl.w_max,
+               "the rate drops below the measured rate");
     wait = 0;
     for (i = 0; i < 30; i++)
-        wait += kms_rate_limiter_acquire(&rl, t);
-    check(wait > 1.0, "a burst after a throttle has to wait");
-    kms_rate_limiter_free(&rl);
+        wait += kmsre_rate_limiter_acquire(&rl, t);
+    test_check(wait > 1.0, "a burst after a throttle has to wait");
+    kmsre_rate_limiter_free(&rl);
 }
 
 int main(void)
 {
-    enum kms_retry_mode m;
+    enum kmsre_retry_mode m;
 
     test_classify();
     test_backoff();
     test_quota();
     test_rate_limiter();
-    check(kms_retry_mode_parse("adaptive", &m) && m == KMS_RETRY_ADAPTIVE &&
-              !kms_retry_mode_parse("Standard", &m),
-          "mode names");
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    test_check(kmsre_retry_mode_parse("adaptive", &m) &&
+                   m == KMSRE_RETRY_ADAPTIVE &&
+                   !kmsre_retry_mode_parse("Standard", &m),
+               "mode names");
+    return test_summary();
 }

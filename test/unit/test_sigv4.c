@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include "aws/creds.h"
 #include "aws/sigv4.h"
 
 struct blob {
@@ -45,7 +48,7 @@ struct test_case {
 };
 
 static int n_passed, n_failed;
-static struct sigv4_algs algs;
+static struct kmsre_sigv4_algs algs;
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -289,7 +292,7 @@ static void add_header(struct http_header *list, size_t *n, const char *name,
 static int prepare_headers(struct test_case *tc)
 {
     const char *token = ctx_string(tc->context, "credentials", "token");
-    char hash[SIGV4_HEX_LEN + 1];
+    char hash[KMSRE_SIGV4_HEX_LEN + 1];
     size_t i;
 
     tc->sign_headers =
@@ -309,8 +312,8 @@ static int prepare_headers(struct test_case *tc)
                    token);
     }
     if (ctx_bool(tc->context, "sign_body", 0)) {
-        if (sigv4_hex_sha256(&algs, tc->req.body, tc->req.body_len, hash) !=
-            KMSRE_OK)
+        if (kmsre_sigv4_hex_sha256(&algs, tc->req.body, tc->req.body_len,
+                                   hash) != KMSRE_OK)
             return 0;
         add_header(tc->sign_headers, &tc->n_sign_headers,
                    "x-amz-content-sha256", hash);
@@ -506,8 +509,8 @@ static int check_signed_request(const struct test_case *tc, const char *auth)
 /* --- one case ---------------------------------------------------------- */
 
 static void fill_sigv4_request(const struct test_case *tc,
-                               struct sigv4_header *hdrs,
-                               struct sigv4_request *r)
+                               struct kmsre_http_header *hdrs,
+                               struct kmsre_sigv4_request *r)
 {
     size_t i;
 
@@ -526,45 +529,92 @@ static void fill_sigv4_request(const struct test_case *tc,
     r->normalize_path = ctx_bool(tc->context, "normalize", 1);
 }
 
-static int run_stages(const struct test_case *tc, const struct sigv4_request *r,
-                      const struct sigv4_scope *scope, const char *akid,
-                      const unsigned char key[SIGV4_KEY_LEN],
-                      struct sigv4_state *st)
+static int run_stages(const struct test_case *tc,
+                      const struct kmsre_sigv4_request *r,
+                      const struct kmsre_sigv4_scope *scope, const char *akid,
+                      const struct kmsre_sigv4_key *key,
+                      struct kmsre_sigv4_state *st)
 {
-    if (sigv4_build_canonical_request(&algs, st, r) != KMSRE_OK)
+    if (kmsre_sigv4_build_canonical_request(&algs, st, r) != KMSRE_OK)
         return fail(tc, "canonical request (error)");
     if (!check_file(tc, "header-canonical-request.txt", "canonical request",
                     st->canonical_request))
         return 0;
-    if (sigv4_build_string_to_sign(&algs, st, scope) != KMSRE_OK)
+    if (kmsre_sigv4_build_string_to_sign(&algs, st, scope) != KMSRE_OK)
         return fail(tc, "string to sign (error)");
     if (!check_file(tc, "header-string-to-sign.txt", "string to sign",
                     st->string_to_sign))
         return 0;
-    if (sigv4_build_signature(&algs, st, key) != KMSRE_OK)
+    if (kmsre_sigv4_build_signature(st, key) != KMSRE_OK)
         return fail(tc, "signature (error)");
     if (!check_file(tc, "header-signature.txt", "signature", st->signature))
         return 0;
-    if (sigv4_build_authorization(st, akid, scope) != KMSRE_OK)
+    if (kmsre_sigv4_build_authorization(st, akid, scope) != KMSRE_OK)
         return fail(tc, "authorization (error)");
     return check_signed_request(tc, st->authorization);
 }
 
-/* sigv4_sign must agree with the stages it chains. */
-static int run_one_shot(const struct test_case *tc,
-                        const struct sigv4_request *r,
-                        const struct sigv4_scope *scope, const char *akid,
-                        const unsigned char key[SIGV4_KEY_LEN],
-                        const char *want)
+/* The signer, given the request as the caller has it (without the
+ * headers it adds itself), must agree with the stages. */
+static int run_signer(const struct test_case *tc, const char *secret,
+                      const char *want)
 {
-    struct sigv4_state st = {0};
-    int ok = sigv4_sign(&algs, &st, r, scope, akid, key) == KMSRE_OK &&
-             strcmp(st.authorization, want) == 0;
+    const char *token = ctx_string(tc->context, "credentials", "token");
+    struct kmsre_http_header *h =
+        xcalloc(tc->n_sign_headers, sizeof(struct kmsre_http_header));
+    struct kmsre_creds creds = {0};
+    struct kmsre_signed_headers out;
+    struct kmsre_err err = {0};
+    struct tm tm = {0};
+    size_t i, n = 0;
+    int ok;
 
+    for (i = 0; i < tc->n_sign_headers; i++)
+        if (strcasecmp(tc->sign_headers[i].name, "X-Amz-Date") != 0 &&
+            strcasecmp(tc->sign_headers[i].name, "X-Amz-Security-Token") != 0)
+            h[n++] = *(struct kmsre_http_header *)&tc->sign_headers[i];
+    sscanf(tc->amz_date, "%4d%2d%2dT%2d%2d%2d", &tm.tm_year, &tm.tm_mon,
+           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    ok = kmsre_creds_set(
+             &creds, ctx_string(tc->context, "credentials", "access_key_id"),
+             secret, token, 0, 0, "test") == KMSRE_OK;
+    {
+        struct kmsre_signing_input in = {
+            tc->req.method,
+            tc->req.path,
+            tc->req.query,
+            h,
+            n,
+            tc->req.body,
+            tc->req.body_len,
+            &creds,
+            ctx_string(tc->context, "region", NULL),
+            ctx_string(tc->context, "service", NULL),
+            timegm(&tm),
+            NULL};
+
+        ok = ok && kmsre_sigv4_sign_request(&algs, &in, &out, &err) == KMSRE_OK;
+    }
+    ok = ok && strcmp(out.headers[out.n_headers - 1].value, want) == 0 &&
+         strcmp(out.amz_date, tc->amz_date) == 0 &&
+         out.n_headers == (token != NULL ? 3u : 2u);
     if (!ok)
-        fail(tc, "sigv4_sign");
-    sigv4_state_clear(&st);
+        fail(tc, "kmsre_sigv4_sign_request");
+    if (out.n_headers > 0)
+        kmsre_signed_headers_clear(&out);
+    kmsre_creds_clear(&creds);
+    free(h);
     return ok;
+}
+
+/* Cases the signer cannot reproduce as callers use it: an unsigned
+ * session token, or a path not normalised. */
+static int signer_applies(const struct test_case *tc)
+{
+    return !ctx_bool(tc->context, "omit_session_token", 0) &&
+           ctx_bool(tc->context, "normalize", 1);
 }
 
 static int sign_and_check(const struct test_case *tc)
@@ -572,28 +622,29 @@ static int sign_and_check(const struct test_case *tc)
     const char *akid = ctx_string(tc->context, "credentials", "access_key_id");
     const char *secret =
         ctx_string(tc->context, "credentials", "secret_access_key");
-    struct sigv4_scope scope = {tc->amz_date,
-                                ctx_string(tc->context, "region", NULL),
-                                ctx_string(tc->context, "service", NULL)};
-    struct sigv4_header *hdrs =
-        xcalloc(tc->n_sign_headers, sizeof(struct sigv4_header));
-    struct sigv4_state st = {0};
-    struct sigv4_request r;
-    unsigned char key[SIGV4_KEY_LEN];
+    struct kmsre_sigv4_scope scope = {tc->amz_date,
+                                      ctx_string(tc->context, "region", NULL),
+                                      ctx_string(tc->context, "service", NULL)};
+    struct kmsre_http_header *hdrs =
+        xcalloc(tc->n_sign_headers, sizeof(struct kmsre_http_header));
+    struct kmsre_sigv4_state st = {0};
+    struct kmsre_sigv4_key key = {0};
+    struct kmsre_sigv4_request r;
     char date8[9];
     int ok;
 
     snprintf(date8, sizeof(date8), "%.8s", tc->amz_date);
     fill_sigv4_request(tc, hdrs, &r);
     ok = akid != NULL && secret != NULL &&
-         sigv4_derive_key(&algs, secret, date8, scope.region, scope.service,
-                          key) == KMSRE_OK;
+         kmsre_sigv4_key_derive(&algs, secret, date8, scope.region,
+                                scope.service, &key) == KMSRE_OK;
     if (!ok)
         fail(tc, "signing key (error)");
     else
-        ok = run_stages(tc, &r, &scope, akid, key, &st) &&
-             run_one_shot(tc, &r, &scope, akid, key, st.authorization);
-    sigv4_state_clear(&st);
+        ok = run_stages(tc, &r, &scope, akid, &key, &st) &&
+             (!signer_applies(tc) || run_signer(tc, secret, st.authorization));
+    kmsre_sigv4_state_clear(&st);
+    kmsre_sigv4_key_clear(&key);
     free(hdrs);
     return ok;
 }
@@ -695,16 +746,17 @@ static void report(const char *what, int ok)
 
 /* Canonical request of GET path?query with the given headers. */
 static enum kmsre_status canon(const char *path, const char *query,
-                               int normalize, const struct sigv4_header *h,
-                               size_t n, struct sigv4_state *st)
+                               int normalize, const struct kmsre_http_header *h,
+                               size_t n, struct kmsre_sigv4_state *st)
 {
-    struct sigv4_request r = {"GET", path, query, h, n, NULL, 0, normalize};
+    struct kmsre_sigv4_request r = {"GET", path, query, h,
+                                    n,     NULL, 0,     normalize};
 
-    return sigv4_build_canonical_request(&algs, st, &r);
+    return kmsre_sigv4_build_canonical_request(&algs, st, &r);
 }
 
 /* Line `line` (0-based) of the canonical request equals want. */
-static int canon_line_is(const struct sigv4_state *st, int line,
+static int canon_line_is(const struct kmsre_sigv4_state *st, int line,
                          const char *want)
 {
     const char *p = st->canonical_request;
@@ -723,8 +775,8 @@ static int canon_line_is(const struct sigv4_state *st, int line,
 
 static void check_paths_and_queries(void)
 {
-    static const struct sigv4_header host[] = {{"Host", "h"}};
-    struct sigv4_state st = {0};
+    static const struct kmsre_http_header host[] = {{"Host", "h"}};
+    struct kmsre_sigv4_state st = {0};
 
     report("normalize /a/b/../c/./d//",
            canon("/a/b/../c/./d//", "", 1, host, 1, &st) == KMSRE_OK &&
@@ -742,19 +794,19 @@ static void check_paths_and_queries(void)
                st.canonical_request == NULL);
     report("relative path rejected",
            canon("a/b", "", 1, host, 1, &st) == KMSRE_ERR_INVALID);
-    sigv4_state_clear(&st);
+    kmsre_sigv4_state_clear(&st);
 }
 
 static void check_headers(void)
 {
-    static const struct sigv4_header crlf[] = {{"Host", "h"},
-                                               {"X-A", "v\r\nX-B: evil"}};
-    static const struct sigv4_header badname[] = {{"Host", "h"},
-                                                  {"Bad Name", "v"}};
-    static const struct sigv4_header nohost[] = {{"X-A", "v"}};
-    static const struct sigv4_header mixed[] = {
+    static const struct kmsre_http_header crlf[] = {{"Host", "h"},
+                                                    {"X-A", "v\r\nX-B: evil"}};
+    static const struct kmsre_http_header badname[] = {{"Host", "h"},
+                                                       {"Bad Name", "v"}};
+    static const struct kmsre_http_header nohost[] = {{"X-A", "v"}};
+    static const struct kmsre_http_header mixed[] = {
         {"X-B", "\t a \t b  "}, {"x-a", "2"}, {"Host", "h"}, {"X-A", "1"}};
-    struct sigv4_state st = {0};
+    struct kmsre_sigv4_state st = {0};
 
     report("CR/LF in a header value rejected",
            canon("/", "", 1, crlf, 2, &st) == KMSRE_ERR_INVALID);
@@ -768,49 +820,53 @@ static void check_headers(void)
                canon_line_is(&st, 4, "x-a:2,1") &&
                canon_line_is(&st, 5, "x-b:a b") &&
                strcmp(st.signed_headers, "host;x-a;x-b") == 0);
-    sigv4_state_clear(&st);
+    kmsre_sigv4_state_clear(&st);
 }
 
 static void check_long_header(void)
 {
     size_t n = 256 * 1024;
     char *big = xcalloc(n + 1, 1);
-    struct sigv4_header h[] = {{"Host", "h"}, {"X-Big", big}};
-    struct sigv4_state st = {0};
+    struct kmsre_http_header h[] = {{"Host", "h"}, {"X-Big", big}};
+    struct kmsre_sigv4_state st = {0};
 
     memset(big, 'a', n);
     report("256 KiB header value",
            canon("/", "", 1, h, 2, &st) == KMSRE_OK &&
                strstr(st.canonical_request, big) != NULL);
-    sigv4_state_clear(&st);
+    kmsre_sigv4_state_clear(&st);
     free(big);
 }
 
 static void check_stage_order(void)
 {
-    static const struct sigv4_header host[] = {{"Host", "h"}};
-    struct sigv4_scope bad = {"2015-08-30", "us-east-1", "kms"};
-    struct sigv4_scope good = {"20150830T123600Z", "us-east-1", "kms"};
-    unsigned char key[SIGV4_KEY_LEN] = {0};
-    struct sigv4_state st = {0};
-    char hex[SIGV4_HEX_LEN + 1];
+    static const struct kmsre_http_header host[] = {{"Host", "h"}};
+    struct kmsre_sigv4_scope bad = {"2015-08-30", "us-east-1", "kms"};
+    struct kmsre_sigv4_scope good = {"20150830T123600Z", "us-east-1", "kms"};
+    unsigned char raw[KMSRE_SIGV4_KEY_LEN] = {0};
+    struct kmsre_sigv4_key key = {0};
+    struct kmsre_sigv4_state st = {0};
+    char hex[KMSRE_SIGV4_HEX_LEN + 1];
 
+    kmsre_sigv4_key_init(&algs, raw, "20150830", "us-east-1", "kms", &key);
     report("string to sign needs a canonical request",
-           sigv4_build_string_to_sign(&algs, &st, &good) == KMSRE_ERR_INVALID);
+           kmsre_sigv4_build_string_to_sign(&algs, &st, &good) ==
+               KMSRE_ERR_INVALID);
     report("bad X-Amz-Date rejected",
            canon("/", "", 1, host, 1, &st) == KMSRE_OK &&
-               sigv4_build_string_to_sign(&algs, &st, &bad) ==
+               kmsre_sigv4_build_string_to_sign(&algs, &st, &bad) ==
                    KMSRE_ERR_INVALID);
     report("rebuilding a stage drops the later ones",
-           sigv4_build_string_to_sign(&algs, &st, &good) == KMSRE_OK &&
-               sigv4_build_signature(&algs, &st, key) == KMSRE_OK &&
+           kmsre_sigv4_build_string_to_sign(&algs, &st, &good) == KMSRE_OK &&
+               kmsre_sigv4_build_signature(&st, &key) == KMSRE_OK &&
                canon("/x", "", 1, host, 1, &st) == KMSRE_OK &&
                st.string_to_sign == NULL && st.signature[0] == '\0');
     report("hex SHA-256 of nothing",
-           sigv4_hex_sha256(&algs, NULL, 0, hex) == KMSRE_OK &&
+           kmsre_sigv4_hex_sha256(&algs, NULL, 0, hex) == KMSRE_OK &&
                strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
                            "a495991b7852b855") == 0);
-    sigv4_state_clear(&st);
+    kmsre_sigv4_state_clear(&st);
+    kmsre_sigv4_key_clear(&key);
 }
 
 /* OpenSSL's own HMAC, as the reference for the signer's (RFC 2104). */
@@ -843,9 +899,10 @@ static int ref_derive_key(const char *secret, unsigned char key[32])
  * first) and messages around the padding boundaries, against OpenSSL. */
 static void check_hmac(void)
 {
-    unsigned char key[SIGV4_KEY_LEN], ref[32], mac[32];
-    char secret[200], hex[SIGV4_HEX_LEN + 1], msg[300];
-    struct sigv4_state st = {0};
+    unsigned char key[KMSRE_SIGV4_KEY_LEN], ref[32], mac[32];
+    char secret[200], hex[KMSRE_SIGV4_HEX_LEN + 1], msg[300];
+    struct kmsre_sigv4_state st = {0};
+    struct kmsre_sigv4_key k;
     int keys_ok = 1, sigs_ok = 1;
     size_t n, i;
 
@@ -853,9 +910,10 @@ static void check_hmac(void)
         for (i = 0; i < n; i++)
             secret[i] = (char)('A' + (i * 7 + n) % 26);
         secret[n] = '\0';
-        keys_ok &= sigv4_derive_key(&algs, secret, "20150830", "us-east-1",
-                                    "kms", key) == KMSRE_OK &&
-                   ref_derive_key(secret, ref) && memcmp(key, ref, 32) == 0;
+        keys_ok &=
+            kmsre_sigv4_derive_key_bytes(&algs, secret, "20150830", "us-east-1",
+                                         "kms", key) == KMSRE_OK &&
+            ref_derive_key(secret, ref) && memcmp(key, ref, 32) == 0;
     }
     for (n = 0; n < 260; n++) {
         for (i = 0; i < n; i++)
@@ -864,8 +922,11 @@ static void check_hmac(void)
         st.string_to_sign = msg;
         for (i = 0; i < 32; i++)
             mac[i] = (unsigned char)(i * 3 + n);
-        sigs_ok &= sigv4_build_signature(&algs, &st, mac) == KMSRE_OK &&
+        sigs_ok &= kmsre_sigv4_key_init(&algs, mac, "20150830", "r", "s", &k) ==
+                       KMSRE_OK &&
+                   kmsre_sigv4_build_signature(&st, &k) == KMSRE_OK &&
                    ref_hmac(mac, 32, msg, n, ref);
+        kmsre_sigv4_key_clear(&k);
         for (i = 0; sigs_ok && i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", ref[i]);
         sigs_ok &= strcmp(hex, st.signature) == 0;
@@ -882,7 +943,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s SUITE_DIR KMS_VECTORS_DIR\n", argv[0]);
         return 2;
     }
-    if (sigv4_algs_fetch(&algs, NULL, NULL) != KMSRE_OK) {
+    if (kmsre_sigv4_algs_fetch(&algs, NULL, NULL) != KMSRE_OK) {
         fprintf(stderr, "cannot fetch SHA-256\n");
         return 2;
     }
@@ -893,7 +954,7 @@ int main(int argc, char **argv)
     check_long_header();
     check_stage_order();
     check_hmac();
-    sigv4_algs_free(&algs);
+    kmsre_sigv4_algs_free(&algs);
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed != 0 || n_passed == 0;
 }

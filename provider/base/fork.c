@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The registry of mutexes and child hooks, and the pthread_atfork handlers
+ * that keep them consistent across fork(). glibc removes handlers that a
+ * shared object registered when that object is unloaded. */
+#include <stddef.h>
+#include "base/fork.h"
+
+static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
+static struct kmsre_mutex *mutexes;       /* newest first */
+static struct kmsre_fork_hook *hooks;     /* newest first */
+static volatile unsigned long generation; /* written in the child only */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static struct kmsre_mutex *oldest_mutex(void)
+{
+    struct kmsre_mutex *mx = mutexes;
+
+    while (mx != NULL && mx->next != NULL)
+        mx = mx->next;
+    return mx;
+}
+
+/* Oldest first: the order the objects were made in. */
+static void before_fork(void)
+{
+    struct kmsre_mutex *mx;
+
+    pthread_mutex_lock(&registry);
+    for (mx = oldest_mutex(); mx != NULL; mx = mx->prev)
+        pthread_mutex_lock(&mx->m);
+}
+
+static void release_all(void)
+{
+    struct kmsre_mutex *mx;
+
+    for (mx = mutexes; mx != NULL; mx = mx->next)
+        pthread_mutex_unlock(&mx->m);
+    pthread_mutex_unlock(&registry);
+}
+
+static void in_parent(void)
+{
+    release_all();
+}
+
+/* The forking thread holds every lock, so it may release them; then the
+ * hooks see the state as it was when no one was inside it. */
+static void in_child(void)
+{
+    struct kmsre_fork_hook *h;
+
+    generation++;
+    for (h = hooks; h != NULL; h = h->next)
+        h->child(h->arg);
+    release_all();
+}
+
+static void register_handlers(void)
+{
+    pthread_atfork(before_fork, in_parent, in_child);
+}
+
+int kmsre_mutex_init(struct kmsre_mutex *mx, int recursive)
+{
+    pthread_mutexattr_t attr;
+    int ok;
+
+    pthread_once(&atfork_once, register_handlers);
+    ok = pthread_mutexattr_init(&attr) == 0;
+    if (ok && recursive)
+        ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0;
+    ok = ok && pthread_mutex_init(&mx->m, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    if (!ok)
+        return 0;
+    pthread_mutex_lock(&registry);
+    mx->prev = NULL;
+    mx->next = mutexes;
+    if (mutexes != NULL)
+        mutexes->prev = mx;
+    mutexes = mx;
+    pthread_mutex_unlock(&registry);
+    return 1;
+}
+
+void kmsre_mutex_destroy(struct kmsre_mutex *mx)
+{
+    pthread_mutex_lock(&registry);
+    if (mx->prev != NULL)
+        mx->prev->next = mx->next;
+    else if (mutexes == mx)
+        mutexes = mx->next;
+    if (mx->next != NULL)
+        mx->next->prev = mx->prev;
+    mx->next = mx->prev = NULL;
+    pthread_mutex_unlock(&registry);
+    pthread_mutex_destroy(&mx->m);
+}
+
+void kmsre_mutex_lock(struct kmsre_mutex *mx)
+{
+    pthread_mutex_lock(&mx->m);
+}
+
+void kmsre_mutex_unlock(struct kmsre_mutex *mx)
+{
+    pthread_mutex_unlock(&mx->m);
+}
+
+void kmsre_fork_hook_add(struct kmsre_fork_hook *hook, void (*child)(void *),
+                         void *arg)
+{
+    pthread_once(&atfork_once, register_handlers);
+    hook->child = child;
+    hook->arg = arg;
+    pthread_mutex_lock(&registry);
+    hook->prev = NULL;
+    hook->next = hooks;
+    if (hooks != NULL)
+        hooks->prev = hook;
+    hooks = hook;
+    pthread_mutex_unlock(&registry);
+}
+
+void kmsre_fork_hook_remove(struct kmsre_fork_hook *hook)
+{
+    pthread_mutex_lock(&registry);
+    if (hook->prev != NULL)
+        hook->prev->next = hook->next;
+    else if (hooks == hook)
+        hooks = hook->next;
+    if (hook->next != NULL)
+        hook->next->prev = hook->prev;
+    hook->next = hook->prev = NULL;
+    pthread_mutex_unlock(&registry);
+}
+
+unsigned long kmsre_fork_generation(void)
+{
+    return generation;
+}

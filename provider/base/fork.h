@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fork() safety for state that threads share.
+ *
+ * Every mutex of the provider is a kmsre_mutex. Before fork() the forking
+ * thread takes all of them (no other thread is then inside a critical
+ * section), and both parent and child release them afterwards, so a child
+ * never inherits a lock held by a thread that does not exist there. None of
+ * these mutexes is ever held while another is taken, nor across I/O, so
+ * fork() waits microseconds at most.
+ *
+ * A kmsre_fork_hook runs in the child right after fork(), before anything
+ * else, for state the child must not use as it is: connections the parent
+ * owns, a refresh another thread was doing. Hooks must be async-signal-safe
+ * (no allocation, no locks): mark state stale, dup2(), re-initialise.
+ */
+#ifndef KMSRE_BASE_FORK_H
+#define KMSRE_BASE_FORK_H
+
+#include <pthread.h>
+
+struct kmsre_mutex {
+    pthread_mutex_t m;
+    struct kmsre_mutex *next, *prev; /* the registry's list */
+};
+
+/* 1 on success. recursive: the owner may lock it again. */
+int kmsre_mutex_init(struct kmsre_mutex *mx, int recursive);
+void kmsre_mutex_destroy(struct kmsre_mutex *mx);
+void kmsre_mutex_lock(struct kmsre_mutex *mx);
+void kmsre_mutex_unlock(struct kmsre_mutex *mx);
+
+struct kmsre_fork_hook {
+    void (*child)(void *arg);
+    void *arg;
+    struct kmsre_fork_hook *next, *prev;
+};
+
+void kmsre_fork_hook_add(struct kmsre_fork_hook *hook, void (*child)(void *),
+                         void *arg);
+void kmsre_fork_hook_remove(struct kmsre_fork_hook *hook);
+
+/* How many times this process image has been forked into (0 in the
+ * original process; each child starts with its parent's count plus one). */
+unsigned long kmsre_fork_generation(void);
+
+#endif
