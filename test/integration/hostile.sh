@@ -115,9 +115,12 @@ show_log() { sed 's/^/#   server: /' "$WORK/$1.log"; }
 
 # ---- the EVP program -----------------------------------------------------------
 
+SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|ThreadSanitizer: |runtime error: '
+
 # evp NAME [VAR=VALUE...] -- EVP_HOSTILE_ARGS...: one run under run_prog
 # (ok/not ok lines, summary), bounded by EVP_GUARD_S; sets PROG_RC and MS.
-# A signal or the guard is reported as a crash or a hang.
+# A signal, a sanitizer's report or the guard is reported as a crash or a
+# hang.
 evp() {
     local name=$1 t0 envs=()
     shift
@@ -127,6 +130,11 @@ evp() {
     run_prog "$name" env ${envs[@]+"${envs[@]}"} timeout -k 5 "$EVP_GUARD_S" \
         "$bin" "$@" "$BUILD_DIR" kms:alias/x
     MS=$((($(date +%s%N) - t0) / 1000000))
+    # A sanitizer turns a crash into its report and exit 1.
+    if grep -Eq "$SANITIZER_REPORT" "$WORK/$name.err"; then
+        not_ok "$name: sanitizer report: $(grep -Em1 "$SANITIZER_REPORT" "$WORK/$name.err")"
+        return
+    fi
     case $PROG_RC in
     0 | 1) ok "$name: no crash, no hang (exit $PROG_RC, $MS ms)" ;;
     124 | 137) not_ok "$name: hung until the ${EVP_GUARD_S} s guard" ;;
