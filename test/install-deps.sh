@@ -24,6 +24,8 @@ kms_python_ok() {
 }
 kms_python_ok || need+=(python3-botocore python3-cryptography)
 command -v aws >/dev/null 2>&1 || need+=(awscli)
+# Go's stock net/http server (h2 in ALPN) for test/integration/hostile.sh.
+command -v go >/dev/null 2>&1 || need+=(golang-go)
 if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ]; then
     # libasan/libubsan come with gcc; valgrind checks the CLI runs.
     want_pkg valgrind
