@@ -30,7 +30,19 @@ static void before_fork(void)
         pthread_mutex_lock(&mx->m);
 }
 
-static void release_all(void)
+static int init_mutex(pthread_mutex_t *m, int recursive)
+{
+    pthread_mutexattr_t attr;
+    int ok = pthread_mutexattr_init(&attr) == 0;
+
+    if (ok && recursive)
+        ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0;
+    ok = ok && pthread_mutex_init(m, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    return ok;
+}
+
+static void in_parent(void)
 {
     struct kmsre_mutex *mx;
 
@@ -39,21 +51,19 @@ static void release_all(void)
     pthread_mutex_unlock(&registry);
 }
 
-static void in_parent(void)
-{
-    release_all();
-}
-
-/* The forking thread holds every lock, so it may release them; then the
- * hooks see the state as it was when no one was inside it. */
+/* The hooks see the state as it was when no one was inside it; then every
+ * lock is made anew, unlocked. */
 static void in_child(void)
 {
     struct kmsre_fork_hook *h;
+    struct kmsre_mutex *mx;
 
     generation++;
     for (h = hooks; h != NULL; h = h->next)
         h->child(h->arg);
-    release_all();
+    for (mx = mutexes; mx != NULL; mx = mx->next)
+        init_mutex(&mx->m, mx->recursive);
+    pthread_mutex_init(&registry, NULL);
 }
 
 static void register_handlers(void)
@@ -63,16 +73,9 @@ static void register_handlers(void)
 
 int kmsre_mutex_init(struct kmsre_mutex *mx, int recursive)
 {
-    pthread_mutexattr_t attr;
-    int ok;
-
     pthread_once(&atfork_once, register_handlers);
-    ok = pthread_mutexattr_init(&attr) == 0;
-    if (ok && recursive)
-        ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0;
-    ok = ok && pthread_mutex_init(&mx->m, &attr) == 0;
-    pthread_mutexattr_destroy(&attr);
-    if (!ok)
+    mx->recursive = recursive;
+    if (!init_mutex(&mx->m, recursive))
         return 0;
     pthread_mutex_lock(&registry);
     mx->prev = NULL;

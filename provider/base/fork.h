@@ -4,8 +4,10 @@
  *
  * Every mutex of the provider is a kmsre_mutex. Before fork() the forking
  * thread takes all of them (no other thread is then inside a critical
- * section), and both parent and child release them afterwards, so a child
- * never inherits a lock held by a thread that does not exist there. None of
+ * section); the parent releases them afterwards and the child makes them
+ * anew (a recursive mutex remembers its owner's thread id, which the
+ * child's thread does not have), so a child never inherits a lock held by
+ * a thread that does not exist there. None of
  * these mutexes is ever held while another is taken, nor across I/O, so
  * fork() waits microseconds at most.
  *
@@ -21,6 +23,7 @@
 
 struct kmsre_mutex {
     pthread_mutex_t m;
+    int recursive;
     struct kmsre_mutex *next, *prev; /* the registry's list */
 };
 
