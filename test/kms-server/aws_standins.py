@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Local stand-ins for the AWS credential sources, for the provider's tests.
 
-One process, two listeners on 127.0.0.1:
+One process, four listeners on 127.0.0.1:
 
 * plain HTTP (they are plain HTTP in AWS too):
     - ECS / EKS container credentials  GET /ecs/...  (and /v2/credentials/...)
     - EC2 instance metadata, IMDSv2     PUT /latest/api/token, GET /latest/meta-data/...
     - the control API                   /_control/...
-* HTTPS (the KMS test server's certificate):
+* HTTPS (the KMS test server's certificate), one listener per service:
     - STS, query protocol, POST /: AssumeRoleWithWebIdentity (unsigned),
       AssumeRole and GetCallerIdentity (SigV4, service "sts", checked with
       botocore's own signer).
+    - the IAM Identity Center (SSO) portal, rest-json, unsigned:
+      GetRoleCredentials, GET /federation/credentials with the bearer token
+      in x-amz-sso_bearer_token.
+    - SSO-OIDC, rest-json, unsigned: CreateToken, POST /token, grant type
+      refresh_token.
 
 Every credential it hands out (AccessKeyId "ASIA" + 16, random secret, random
 ~300-character session token, Expiration = now + lifetime) is registered with
@@ -63,13 +68,37 @@ AUTH_RE = re.compile(r"^AWS4-HMAC-SHA256 (.*)$", re.S)
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)$")
 SESSION_RE = re.compile(r"^[\w+=,.@-]*$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]*$")
-SOURCES = ("sts", "ecs", "imds")
+SOURCES = ("sts", "ecs", "imds", "sso", "sso-oidc")
 
 DEFAULT_ECS_TOKEN = "ecs-auth-token"
 DEFAULT_IMDS_ROLE = "kms-rotator"
 BAD_WEB_TOKEN = "bad-token"
 EXPIRED_WEB_TOKEN = "expired-token"
 EXPECTED_EXTERNAL_ID = "expected-external-id"
+
+SSO_NS = "com.amazonaws.switchboard.portal"
+OIDC_NS = "com.amazonaws.sso.oidc"
+DEFAULT_START_URL = "https://standins.awsapps.com/start"
+DEFAULT_SSO_TOKEN_LIFETIME = 3600
+DEFAULT_REGISTRATION_LIFETIME = 90 * 86400
+SSO_USER = "standins-user"
+MSG_SSO_UNAUTHORIZED = "Session token not found or invalid"
+MSG_SSO_FORBIDDEN = "No access"
+MSG_OIDC_BAD_REFRESH = "Invalid refresh token provided"
+# The OAuth "error" member of each SSO-OIDC error (service-2.json documents them).
+OIDC_ERRORS = {
+    "InvalidRequestException": "invalid_request",
+    "InvalidClientException": "invalid_client",
+    "InvalidGrantException": "invalid_grant",
+    "UnauthorizedClientException": "unauthorized_client",
+    "UnsupportedGrantTypeException": "unsupported_grant_type",
+    "InvalidScopeException": "invalid_scope",
+    "AuthorizationPendingException": "authorization_pending",
+    "SlowDownException": "slow_down",
+    "AccessDeniedException": "access_denied",
+    "ExpiredTokenException": "expired_token",
+    "InternalServerException": "server_error",
+}
 
 MSG_BAD_TOKEN = "The security token included in the request is invalid."
 MSG_EXPIRED = "The security token included in the request is expired"
@@ -92,6 +121,19 @@ def rand_upper(n):
     return "".join(secrets.choice(UPPER_ALNUM) for _ in range(n))
 
 
+def whole_seconds(t, life):
+    """Epoch seconds as the wire shows them: rounded up for a positive
+    lifetime (valid for >= life s), down otherwise (already expired)."""
+    return math.ceil(t) if life > 0 else math.floor(t)
+
+
+def new_sso_token(prefix):
+    """Shaped like IAM Identity Center tokens: "aoa"/"aor" + base64url body,
+    ":" + a base64 signature (so '+', '/' and '=' can occur)."""
+    return "%sAAAAAG%s:%s" % (prefix, base64.urlsafe_b64encode(secrets.token_bytes(
+        150)).decode(), base64.b64encode(secrets.token_bytes(70)).decode())
+
+
 def stable_id(prefix, text, n=17):
     """A deterministic IAM-style unique id (AROA..., AIDA...) for a name."""
     digest = hashlib.sha256(text.encode()).digest()
@@ -107,6 +149,30 @@ class StsError(Exception):
         self.message = message
         self.status = status
         self.kind = kind
+
+
+class RestJsonError(Exception):
+    """An SSO portal or SSO-OIDC error, shaped like the real services: status,
+    header x-amzn-ErrorType "Code:http://internal.amazon.com/coral/NS/", JSON
+    body {"message", "__type": "NS#Code"} (portal) or {"error",
+    "error_description"} (OIDC)."""
+
+    def __init__(self, service, code, message, status=400):
+        super().__init__(message)
+        self.service = service
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def body(self):
+        if self.service == "sso-oidc" and self.code in OIDC_ERRORS:
+            return {"error": OIDC_ERRORS[self.code], "error_description": self.message}
+        ns = SSO_NS if self.service == "sso" else OIDC_NS
+        return {"message": self.message, "__type": "%s#%s" % (ns, self.code)}
+
+    def error_type(self):
+        ns = SSO_NS if self.service == "sso" else OIDC_NS
+        return "%s:http://internal.amazon.com/coral/%s/" % (self.code, ns)
 
 
 class HttpAnswer(Exception):
@@ -141,6 +207,9 @@ class State:
         self.base = {}          # akid -> credential dict (may call STS AssumeRole)
         self.issued = {}        # akid -> credential dict we handed out
         self.imds_tokens = {}   # token -> monotonic expiry
+        self.sso_tokens = {}    # SSO access token -> {"expires": epoch s, "origin"}
+        self.oidc_clients = {}  # clientId -> {"secret", "expires": epoch s}
+        self.refresh_tokens = {}  # refresh token -> {"client_id", "expires": epoch s|None}
         self.calls = []
         self.log_lock = threading.Lock()
         self.log_file = open(opts.log, "a", buffering=1) if opts.log else None
@@ -160,6 +229,8 @@ class State:
             self.ecs_role_arn = "arn:aws:iam::%s:role/ecs-task-role" % self.account
             self.imds_v1 = False
             self.imds_role = DEFAULT_IMDS_ROLE
+            self.sso_token_lifetime = DEFAULT_SSO_TOKEN_LIFETIME
+            self.rotate_refresh_tokens = True
             self.faults = {}                # source -> {"left", "status", "delay_ms"}
 
     def describe(self):
@@ -172,6 +243,11 @@ class State:
                 "ecs_role_arn": self.ecs_role_arn,
                 "imds_v1": self.imds_v1,
                 "imds_role": self.imds_role,
+                "sso_token_lifetime": self.sso_token_lifetime,
+                "sso_rotate_refresh_tokens": self.rotate_refresh_tokens,
+                "sso_access_tokens": len(self.sso_tokens),
+                "sso_clients": len(self.oidc_clients),
+                "sso_refresh_tokens": len(self.refresh_tokens),
                 "faults": {k: dict(v) for k, v in self.faults.items()},
                 "issued": len(self.issued),
                 "calls": len(self.calls),
@@ -282,6 +358,134 @@ class State:
                                    % (resp.status, text[:200]))
         finally:
             conn.close()
+
+    # ---- IAM Identity Center (SSO portal, SSO-OIDC) ---------------------
+
+    def sso_login(self, spec):
+        """What `aws sso login` leaves behind: a registered access token (and
+        for the sso-session form a client registration + refresh token), and
+        the cache document a client reads from ~/.aws/sso/cache."""
+        def opt_str(name, default=None):
+            v = spec.get(name, default)
+            if v is not None and (not isinstance(v, str) or not v or any(
+                    ord(c) < 0x21 or ord(c) > 0x7e for c in v)):
+                raise ValueError("%s must be a non-empty printable string without spaces"
+                                 % name)
+            return v
+
+        def opt_int(name, default):
+            v = spec.get(name, default)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise ValueError("%s must be an integer (seconds, may be negative)" % name)
+            return v
+
+        start_url = opt_str("start_url", DEFAULT_START_URL)
+        region = opt_str("region", self.region)
+        session_name = spec.get("session_name")
+        if session_name is not None and (not isinstance(session_name, str)
+                                         or not session_name):
+            raise ValueError("session_name must be null (legacy form) or a non-empty string")
+        expires_in = opt_int("expires_in", DEFAULT_SSO_TOKEN_LIFETIME)
+        refresh = spec.get("refresh", session_name is not None)
+        if not isinstance(refresh, bool):
+            raise ValueError("refresh must be true or false")
+        reg_in = opt_int("registration_expires_in", DEFAULT_REGISTRATION_LIFETIME)
+        refresh_in = opt_int("refresh_expires_in", None)
+        access = opt_str("access_token") or new_sso_token("aoa")
+        now = time.time()
+        exp = whole_seconds(now + expires_in, expires_in)
+        doc = {"startUrl": start_url, "region": region, "accessToken": access,
+               "expiresAt": iso(datetime.datetime.fromtimestamp(exp, datetime.timezone.utc))}
+        client_id = None
+        if session_name is not None or refresh:
+            client_id = opt_str("client_id") or ("standins-" + base64.urlsafe_b64encode(
+                secrets.token_bytes(18)).decode())
+            secret = opt_str("client_secret") or ("eyJraWQiOiJzdGFuZGlucyJ9." + base64.
+                                                    urlsafe_b64encode(secrets.token_bytes(
+                                                        270)).decode())
+            reg_exp = whole_seconds(now + reg_in, reg_in)
+            doc.update(clientId=client_id, clientSecret=secret,
+                       registrationExpiresAt=iso(datetime.datetime.fromtimestamp(
+                           reg_exp, datetime.timezone.utc)))
+        with self.lock:
+            self.sso_tokens[access] = {"expires": exp, "origin": "control"}
+            if client_id is not None:
+                self.oidc_clients[client_id] = {"secret": doc["clientSecret"],
+                                                "expires": reg_exp}
+            if refresh:
+                rt = opt_str("refresh_token") or new_sso_token("aor")
+                self.refresh_tokens[rt] = {
+                    "client_id": client_id,
+                    "expires": None if refresh_in is None else now + refresh_in}
+                doc["refreshToken"] = rt
+        key = hashlib.sha1((session_name if session_name is not None
+                            else start_url).encode("utf-8")).hexdigest()
+        return {"cache_key": key, "cache_file": key + ".json", "token": doc}
+
+    def sso_token_state(self, token):
+        """("valid"|"expired"|"unknown", origin)"""
+        with self.lock:
+            t = self.sso_tokens.get(token)
+        if t is None:
+            return "unknown", None
+        return ("valid" if time.time() < t["expires"] else "expired"), t["origin"]
+
+    def oidc_refresh(self, req, call):
+        """CreateToken with grant type refresh_token; raises RestJsonError."""
+        def err(code, message, status=400):
+            return RestJsonError("sso-oidc", code, message, status)
+
+        def member(name):
+            v = req.get(name)
+            if v is not None and not isinstance(v, str):
+                raise err("InvalidRequestException",
+                          "Invalid value for %s: must be a string" % name)
+            return v
+
+        client_id, client_secret = member("clientId"), member("clientSecret")
+        grant, refresh = member("grantType"), member("refreshToken")
+        call.update(grant_type=grant, client_id=client_id)
+        missing = [n for n, v in (("clientId", client_id), ("clientSecret", client_secret),
+                                  ("grantType", grant)) if not v]
+        if missing:
+            raise err("InvalidRequestException", "Missing required parameter(s): %s"
+                      % ", ".join(missing))
+        if grant != "refresh_token":
+            raise err("UnsupportedGrantTypeException",
+                      "Unsupported grant type: %s (the stand-in only refreshes)" % grant)
+        now = time.time()
+        with self.lock:
+            client = self.oidc_clients.get(client_id)
+            ok = client is not None and hmac.compare_digest(client["secret"].encode(),
+                                                            client_secret.encode())
+            call["client_accepted"] = ok and now < client["expires"]
+            if not ok:
+                raise err("InvalidClientException", "Invalid client provided", 401)
+            if now >= client["expires"]:
+                raise err("InvalidClientException", "Client registration has expired", 401)
+            if not refresh:
+                call["refresh_token"] = "missing"
+                raise err("InvalidRequestException",
+                          "Missing required parameter(s): refreshToken")
+            rt = self.refresh_tokens.get(refresh)
+            if rt is None or rt["client_id"] != client_id:
+                call["refresh_token"] = "unknown"
+                raise err("InvalidGrantException", MSG_OIDC_BAD_REFRESH)
+            if rt["expires"] is not None and now >= rt["expires"]:
+                call["refresh_token"] = "expired"
+                raise err("ExpiredTokenException", "Refresh token has expired")
+            call["refresh_token"] = "valid"
+            life = self.sso_token_lifetime
+            access = new_sso_token("aoa")
+            self.sso_tokens[access] = {"expires": now + life, "origin": "create-token"}
+            answer = {"accessToken": access, "tokenType": "Bearer", "expiresIn": life}
+            if self.rotate_refresh_tokens:
+                del self.refresh_tokens[refresh]
+                new_rt = new_sso_token("aor")
+                self.refresh_tokens[new_rt] = dict(rt)
+                answer["refreshToken"] = new_rt
+            call["rotated"] = self.rotate_refresh_tokens
+        return answer
 
     # ---- bookkeeping ---------------------------------------------------
 
@@ -674,13 +878,15 @@ class BaseHandler(http.server.BaseHTTPRequestHandler):
         return status or None
 
 
-class HttpsHandler(BaseHandler):
-    """STS on the HTTPS listener."""
-
+class TlsHandler(BaseHandler):
     def setup(self):
         self.request.settimeout(self.timeout)
         self.request.do_handshake()
         super().setup()
+
+
+class HttpsHandler(TlsHandler):
+    """STS on its HTTPS listener."""
 
     def do_GET(self):
         self.sts()
@@ -756,6 +962,137 @@ class HttpsHandler(BaseHandler):
         state.record(**call)
         self.send(200, answer, "text/xml", {"x-amzn-RequestId": rid})
         self.finish_request(action, 200)
+
+
+FAULT_REST_JSON = {
+    "sso": {400: ("InvalidRequestException", "Invalid request (injected fault)"),
+            401: ("UnauthorizedException", MSG_SSO_UNAUTHORIZED),
+            403: ("ForbiddenException", MSG_SSO_FORBIDDEN),
+            404: ("ResourceNotFoundException", "Not found (injected fault)"),
+            429: ("TooManyRequestsException", "Too many requests (injected fault)")},
+    "sso-oidc": {400: ("InvalidRequestException", "Invalid request (injected fault)"),
+                 401: ("InvalidClientException", "Invalid client (injected fault)"),
+                 403: ("AccessDeniedException", "Access denied (injected fault)"),
+                 429: ("SlowDownException", "Slow down (injected fault)")},
+}
+
+
+class RestJsonHandler(TlsHandler):
+    """The SSO portal and SSO-OIDC (rest-json, unsigned), each on its own
+    HTTPS listener like the real portal.sso.REGION and oidc.REGION hosts."""
+    service = None
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
+
+    def dispatch(self):
+        state = self.state
+        rid = str(uuid.uuid4())
+        call = {"source": self.service}
+        headers = {"x-amzn-RequestId": rid}
+        try:
+            try:
+                body = self.read_body()
+            except HttpAnswer as ans:
+                raise RestJsonError(self.service, "InvalidRequestException",
+                                    ans.body.decode(), ans.status)
+            answer = self.operation(urlsplit(self.path), body, call)
+            status, doc = 200, answer
+        except RestJsonError as err:
+            status, doc = err.status, err.body()
+            headers["x-amzn-ErrorType"] = err.error_type()
+            call["error"] = err.code
+        except Exception as exc:     # a bug or a KMS registration failure
+            sys.stderr.write("aws_standins: internal error in %s %s: %r\n"
+                             % (self.service, call.get("action"), exc))
+            err = RestJsonError(self.service, "InternalServerException",
+                                "An internal error occurred: %s" % exc, 500)
+            status, doc = 500, err.body()
+            headers["x-amzn-ErrorType"] = err.error_type()
+            call["error"] = err.code
+        if call.get("action"):
+            call["status"] = status
+            state.record(**call)
+        self.send(status, json.dumps(doc, separators=(",", ":")), "application/json",
+                  headers)
+        self.finish_request(call.get("action"), status, call.get("error"))
+
+    def route(self, split, path, method, call, action):
+        if split.path != path:
+            raise RestJsonError(self.service, "UnknownOperationException",
+                                "No operation at %s %s" % (self.command, split.path), 404)
+        if self.command != method:
+            raise RestJsonError(self.service, "MethodNotAllowedException",
+                                "Method %s is not allowed on %s" % (self.command, path), 405)
+        call["action"] = action
+        status = self.apply_fault(self.service)
+        if status:
+            code, msg = FAULT_REST_JSON[self.service].get(
+                status, ("InternalServerException", "Injected fault")
+                if status >= 500 else ("InvalidRequestException", "Injected fault"))
+            raise RestJsonError(self.service, code, msg, status)
+
+
+class SsoHandler(RestJsonHandler):
+    """GetRoleCredentials: GET /federation/credentials?account_id=&role_name=
+    with x-amz-sso_bearer_token."""
+    service = "sso"
+
+    def operation(self, split, body, call):
+        state = self.state
+        self.route(split, "/federation/credentials", "GET", call, "GetRoleCredentials")
+        params = dict(parse_qsl(split.query, keep_blank_values=True))
+        account, role = params.get("account_id"), params.get("role_name")
+        call.update(account_id=account, role_name=role)
+        missing = [n for n, v in (("account_id", account), ("role_name", role)) if not v]
+        if missing:
+            raise RestJsonError("sso", "InvalidRequestException",
+                                "Missing required parameter(s): %s" % ", ".join(missing))
+        token = self.headers.get("x-amz-sso_bearer_token")
+        if not token:
+            call.update(token="missing", token_accepted=False)
+            raise RestJsonError("sso", "UnauthorizedException", MSG_SSO_UNAUTHORIZED, 401)
+        verdict, origin = state.sso_token_state(token)
+        call.update(token=verdict, token_accepted=verdict == "valid", token_origin=origin)
+        if verdict != "valid":
+            raise RestJsonError("sso", "UnauthorizedException", MSG_SSO_UNAUTHORIZED, 401)
+        if "denied" in role:
+            raise RestJsonError("sso", "ForbiddenException", MSG_SSO_FORBIDDEN, 403)
+        role_arn = "arn:aws:iam::%s:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_%s_%s" \
+            % (account, role, hashlib.sha256(role.encode()).hexdigest()[:16])
+        cred = state.issue("sso", role_arn, SSO_USER)
+        call["issued_access_key_id"] = cred["access_key_id"]
+        return {"roleCredentials": {
+            "accessKeyId": cred["access_key_id"],
+            "secretAccessKey": cred["secret_access_key"],
+            "sessionToken": cred["session_token"],
+            "expiration": int(cred["expiration_dt"].timestamp()) * 1000}}
+
+
+class OidcHandler(RestJsonHandler):
+    """CreateToken: POST /token, JSON body, grant type refresh_token."""
+    service = "sso-oidc"
+
+    def operation(self, split, body, call):
+        self.route(split, "/token", "POST", call, "CreateToken")
+        try:
+            req = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            raise RestJsonError("sso-oidc", "InvalidRequestException",
+                                "Request body is not valid JSON")
+        if not isinstance(req, dict):
+            raise RestJsonError("sso-oidc", "InvalidRequestException",
+                                "Request body must be a JSON object")
+        return self.state.oidc_refresh(req, call)
 
 
 class HttpHandler(BaseHandler):
@@ -1007,6 +1344,31 @@ class HttpHandler(BaseHandler):
                     with state.lock:
                         state.imds_tokens.clear()
                 answer = state.describe()
+            elif route == ("POST", "/_control/sso-login"):
+                answer = state.sso_login(data)
+                state.record(source="control", action="SsoLogin", status=200,
+                             session_name=data.get("session_name"),
+                             client_id=answer["token"].get("clientId"),
+                             refresh="refreshToken" in answer["token"])
+            elif route == ("POST", "/_control/sso"):
+                if "token_lifetime" in data:
+                    v = data["token_lifetime"]
+                    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                        raise ValueError("token_lifetime must be a non-negative integer")
+                    with state.lock:
+                        state.sso_token_lifetime = v
+                if "rotate_refresh_tokens" in data:
+                    if not isinstance(data["rotate_refresh_tokens"], bool):
+                        raise ValueError("rotate_refresh_tokens must be true or false")
+                    with state.lock:
+                        state.rotate_refresh_tokens = data["rotate_refresh_tokens"]
+                if data.get("expire_access_tokens"):
+                    with state.lock:
+                        state.sso_tokens.clear()
+                if data.get("revoke_refresh_tokens"):
+                    with state.lock:
+                        state.refresh_tokens.clear()
+                answer = state.describe()
             elif route == ("POST", "/_control/fail"):
                 answer = {"faults": state.set_fault(data)}
             elif route == ("POST", "/_control/issue"):
@@ -1054,8 +1416,13 @@ def parse_args(argv):
     p.add_argument("--https-port", type=int, default=0)
     p.add_argument("--http-port-file")
     p.add_argument("--https-port-file")
-    p.add_argument("--cert", required=True, help="STS certificate chain (PEM)")
-    p.add_argument("--key", required=True, help="STS private key (PEM)")
+    p.add_argument("--sso-port", type=int, default=0, help="SSO portal (HTTPS)")
+    p.add_argument("--sso-port-file")
+    p.add_argument("--oidc-port", type=int, default=0, help="SSO-OIDC (HTTPS)")
+    p.add_argument("--oidc-port-file")
+    p.add_argument("--cert", required=True,
+                   help="certificate chain (PEM) of the HTTPS listeners")
+    p.add_argument("--key", required=True, help="its private key (PEM)")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--account", default="111122223333")
     p.add_argument("--base-credentials", help="JSON list like kms_server.py --credentials: "
@@ -1096,15 +1463,21 @@ def main(argv=None):
     state = State(opts)
 
     http_srv = Server(state, "http", opts.http_port, HttpHandler)
-    https_srv = Server(state, "https", opts.https_port, HttpsHandler, tls=(opts.cert, opts.key))
-    servers = [http_srv, https_srv]
-    ports = (http_srv.server_address[1], https_srv.server_address[1])
-    if opts.http_port_file:
-        write_port(opts.http_port_file, ports[0])
-    if opts.https_port_file:
-        write_port(opts.https_port_file, ports[1])
+    tls = (opts.cert, opts.key)
+    https_srv = Server(state, "https", opts.https_port, HttpsHandler, tls=tls)
+    sso_srv = Server(state, "sso", opts.sso_port, SsoHandler, tls=tls)
+    oidc_srv = Server(state, "sso-oidc", opts.oidc_port, OidcHandler, tls=tls)
+    servers = [http_srv, https_srv, sso_srv, oidc_srv]
+    ports = [srv.server_address[1] for srv in servers]
+    # The HTTPS port files last: kmsctl.sh waits for all of them.
+    for path, port in zip((opts.http_port_file, opts.sso_port_file, opts.oidc_port_file,
+                           opts.https_port_file), (ports[0], ports[2], ports[3], ports[1])):
+        if path:
+            write_port(path, port)
     sys.stderr.write("aws_standins: ECS/IMDS/control on http://127.0.0.1:%d, STS on "
-                     "https://localhost:%d (region %s)\n" % (ports[0], ports[1], opts.region))
+                     "https://localhost:%d, SSO portal on https://localhost:%d, SSO-OIDC "
+                     "on https://localhost:%d (region %s)\n"
+                     % (ports[0], ports[1], ports[2], ports[3], opts.region))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -166,14 +166,17 @@ status() {
     fi
 }
 
-# standins DIR: start aws_standins.py (STS over HTTPS, ECS + IMDSv2 + control
-# over HTTP) next to the KMS server already running in DIR; it registers every
-# credential it issues there and exits by itself when that server is gone (so
-# "stop DIR" stops both). Writes DIR/standins.sh (env.sh is left unchanged);
-# files DIR/standins.pid, standins-http.port, standins-https.port,
-# standins.log (stderr), standins-requests.log (one line per request).
+# standins DIR: start aws_standins.py (STS, SSO portal and SSO-OIDC over HTTPS,
+# each on its own port; ECS + IMDSv2 + control over HTTP) next to the KMS
+# server already running in DIR; it registers every credential it issues there
+# and exits by itself when that server is gone (so "stop DIR" stops both).
+# Writes DIR/standins.sh (env.sh is left unchanged); files DIR/standins.pid,
+# standins-http.port, standins-https.port, standins-sso.port,
+# standins-sso-oidc.port, standins.log (stderr), standins-requests.log (one
+# line per request).
 standins() {
     local dir=$1 kms_pid kms_port region account pid i http_port="" https_port=""
+    local sso_port="" oidc_port=""
     [ -d "$dir" ] || die "no directory $dir (run kmsctl.sh start $dir first)"
     dir=$(cd "$dir" && pwd)
     server_alive "$dir" && [ -s "$dir/env.sh" ] && [ -s "$dir/port" ] ||
@@ -186,11 +189,14 @@ standins() {
     kms_port=$(cat "$dir/port")
     region=$(. "$dir/env.sh" && echo "$AWS_REGION")
     account=$(. "$dir/env.sh" && echo "$KMS_ACCOUNT")
-    rm -f "$dir/standins-http.port" "$dir/standins-https.port" "$dir/standins.sh"
+    rm -f "$dir/standins-http.port" "$dir/standins-https.port" "$dir/standins-sso.port" \
+        "$dir/standins-sso-oidc.port" "$dir/standins.sh"
     "$py" "$here/aws_standins.py" --kms-url "https://localhost:$kms_port" \
         --kms-ca "$dir/ca.pem" --cert "$dir/server.pem" --key "$dir/server.key" \
         --http-port-file "$dir/standins-http.port" \
         --https-port-file "$dir/standins-https.port" \
+        --sso-port-file "$dir/standins-sso.port" \
+        --oidc-port-file "$dir/standins-sso-oidc.port" \
         --region "$region" --account "$account" \
         --base-credentials "$dir/credentials.json" --parent-pid "$kms_pid" \
         --log "$dir/standins-requests.log" \
@@ -203,10 +209,15 @@ standins() {
             cat "$dir/standins.log" >&2 2>/dev/null || true
             die "aws_standins.py exited during start-up"
         fi
-        if [ -s "$dir/standins-http.port" ] && [ -s "$dir/standins-https.port" ]; then
+        if [ -s "$dir/standins-http.port" ] && [ -s "$dir/standins-https.port" ] &&
+            [ -s "$dir/standins-sso.port" ] && [ -s "$dir/standins-sso-oidc.port" ]; then
             http_port=$(cat "$dir/standins-http.port")
             https_port=$(cat "$dir/standins-https.port")
+            sso_port=$(cat "$dir/standins-sso.port")
+            oidc_port=$(cat "$dir/standins-sso-oidc.port")
             probe_tls "$dir/ca.pem" "$https_port" &&
+                probe_tls "$dir/ca.pem" "$sso_port" &&
+                probe_tls "$dir/ca.pem" "$oidc_port" &&
                 "$py" -c 'import sys, urllib.request
 urllib.request.urlopen("http://127.0.0.1:%s/_control/state" % sys.argv[1], timeout=2).read()' \
                     "$http_port" 2>/dev/null && break
@@ -228,10 +239,15 @@ export STANDINS_ECS_URL='http://127.0.0.1:$http_port/ecs/creds'
 export STANDINS_ECS_TOKEN='ecs-auth-token'
 export STANDINS_IMDS_ENDPOINT='http://127.0.0.1:$http_port'
 export STANDINS_IMDS_ROLE='kms-rotator'
+export STANDINS_SSO_URL='https://localhost:$sso_port'
+export STANDINS_SSO_OIDC_URL='https://localhost:$oidc_port'
+export STANDINS_SSO_PORT='$sso_port'
+export STANDINS_SSO_OIDC_PORT='$oidc_port'
 EOF
     chmod 600 "$dir/standins.sh"
     echo "kmsctl: stand-ins pid $pid: ECS/IMDS/control on http://127.0.0.1:$http_port," \
-        "STS on https://localhost:$https_port; source $dir/standins.sh"
+        "STS on https://localhost:$https_port, SSO portal on https://localhost:$sso_port," \
+        "SSO-OIDC on https://localhost:$oidc_port; source $dir/standins.sh"
 }
 
 [ $# -eq 2 ] || usage
