@@ -7,6 +7,7 @@
 
 #include <time.h>
 #include "aws/creds_source.h"
+#include "aws/endpoint.h"
 
 /* Refresh a token when less than this is left (botocore's window). */
 #define KMSRE_SSO_REFRESH_WINDOW 900
@@ -32,6 +33,35 @@ void kmsre_sso_token_clear(struct kmsre_sso_token *token);
 /* Whether a refresh is due and possible at now. */
 int kmsre_sso_token_should_refresh(const struct kmsre_sso_token *token,
                                    time_t now);
+
+/* What an SSO profile says (copies). session is NULL in the legacy form. */
+struct kmsre_sso_settings {
+    char *profile;
+    char *session;
+    char *start_url;
+    char *region;
+    char *account_id;
+    char *role_name;
+};
+
+/* The cached token, refreshed and written back first when that is due and
+ * possible; an error naming `aws sso login` when there is no valid one. */
+enum kmsre_status kmsre_sso_token_current(const struct kmsre_creds_env *env,
+                                          const struct kmsre_sso_settings *s,
+                                          struct kmsre_sso_token *t,
+                                          struct kmsre_err *err);
+
+/* "SSO session \"NAME\" has no valid token <what>: run aws sso login ..." */
+enum kmsre_status kmsre_sso_login_advice(const struct kmsre_sso_settings *s,
+                                         const char *what,
+                                         struct kmsre_err *err);
+
+/* The endpoint of "sso" (the portal) or "sso-oidc" in the SSO region. */
+enum kmsre_status kmsre_sso_endpoint(const struct kmsre_creds_env *env,
+                                     const struct kmsre_sso_settings *s,
+                                     const char *service, const char *prefix,
+                                     struct kmsre_endpoint *ep,
+                                     struct kmsre_err *err);
 
 /* Whether the profile is an SSO profile (sso_session or sso_start_url). */
 int kmsre_sso_profile_configured(const struct kmsre_shared_config *sc,
