@@ -161,7 +161,7 @@ static enum kmsre_status keys_or_process(const struct kmsre_creds_env *env,
                              out, err);
     process = setting(env, profile, "credential_process");
     if (process != NULL) {
-        *out = kmsre_creds_process_source(process);
+        *out = kmsre_creds_process_source(process, KMSRE_PROCESS_TIMEOUT_MS);
         return *out != NULL ? KMSRE_OK : no_memory(err);
     }
     snprintf(section, sizeof(section), "%s%s",

@@ -4,8 +4,8 @@
  * split as a shell would split them, no expansion), with stdin from
  * /dev/null and no descriptor of ours but its stdout and stderr pipes. Its
  * stdout is the SDKs' process-credential JSON (Version 1). The whole run is
- * bounded by 60 s, even when the helper closes its output and lingers:
- * then it is killed and reaped.
+ * bounded (a minute in the chain), even when the helper closes its output
+ * and lingers: then it is killed and reaped.
  */
 /* pipe2() and posix_spawn_file_actions_addclosefrom_np() are GNU. */
 #define _GNU_SOURCE
@@ -26,7 +26,6 @@
 
 #define PROCESS_MAX_OUTPUT (64 * 1024)
 #define PROCESS_MAX_ARGS 64
-#define PROCESS_TIMEOUT_MS 60000L
 #define STDERR_KEPT 256
 
 extern char **environ;
@@ -34,6 +33,7 @@ extern char **environ;
 struct process_source {
     struct kmsre_creds_source base;
     char *command;
+    long timeout_ms;
 };
 
 /* What the helper printed and how it ended. */
@@ -42,7 +42,8 @@ struct run_result {
     size_t outlen;
     char err[STDERR_KEPT];
     int status;    /* waitpid's, when it ran to the end */
-    int timed_out; /* killed after PROCESS_TIMEOUT_MS */
+    int timed_out; /* killed after timeout_ms */
+    long timeout_ms;
 };
 
 /* Splits a command line the way a POSIX shell would split words: blanks
@@ -85,13 +86,13 @@ static int split_command(const char *cmd, char *buf, char **argv, int max)
     return argc;
 }
 
-static long ms_left(const struct timespec *start)
+static long ms_left(const struct timespec *start, long timeout_ms)
 {
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return PROCESS_TIMEOUT_MS - ((now.tv_sec - start->tv_sec) * 1000 +
-                                 (now.tv_nsec - start->tv_nsec) / 1000000);
+    return timeout_ms - ((now.tv_sec - start->tv_sec) * 1000 +
+                         (now.tv_nsec - start->tv_nsec) / 1000000);
 }
 
 static void keep_stderr(struct run_result *r, const char *data, size_t n)
@@ -116,7 +117,7 @@ static int collect(int out_fd, int err_fd, const struct timespec *start,
     long left;
 
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        if ((left = ms_left(start)) <= 0)
+        if ((left = ms_left(start, r->timeout_ms)) <= 0)
             return 0;
         if (poll(fds, 2, (int)left) < 0 && errno != EINTR)
             return 0;
@@ -139,7 +140,8 @@ static int collect(int out_fd, int err_fd, const struct timespec *start,
 
 /* Waits for the helper until the time is up, then kills it; either way it
  * is reaped. Returns 0 when it had to be killed. */
-static int reap(pid_t pid, const struct timespec *start, int *status)
+static int reap(pid_t pid, const struct timespec *start, long timeout_ms,
+                int *status)
 {
     struct timespec pause = {0, 10 * 1000 * 1000};
     pid_t got;
@@ -148,7 +150,7 @@ static int reap(pid_t pid, const struct timespec *start, int *status)
         got = waitpid(pid, status, WNOHANG);
         if (got == pid || (got < 0 && errno != EINTR))
             return got == pid;
-        if (ms_left(start) <= 0)
+        if (ms_left(start, timeout_ms) <= 0)
             break;
         nanosleep(&pause, NULL);
     }
@@ -204,7 +206,7 @@ static int run(char **argv, struct run_result *r)
         r->timed_out = 1;
     close(op[0]);
     close(ep[0]);
-    if (ok && !reap(pid, &start, &r->status))
+    if (ok && !reap(pid, &start, r->timeout_ms, &r->status))
         r->timed_out = 1;
     return ok;
 }
@@ -251,9 +253,9 @@ static enum kmsre_status judge(char **argv, struct run_result *r,
     one_line(r->err);
     if (r->timed_out)
         return kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
-                          "credential_process %.80s: no answer within %ld s "
+                          "credential_process %.80s: no answer within %.1f s "
                           "(killed)",
-                          argv[0], PROCESS_TIMEOUT_MS / 1000);
+                          argv[0], (double)r->timeout_ms / 1000);
     if (!WIFEXITED(r->status))
         return kmsre_fail(
             err, KMSRE_ERR_CREDENTIALS,
@@ -268,13 +270,15 @@ static enum kmsre_status judge(char **argv, struct run_result *r,
     return read_output(r, out, err);
 }
 
-static enum kmsre_status
-process_run(const char *command, struct kmsre_creds *out, struct kmsre_err *err)
+static enum kmsre_status process_run(const char *command, long timeout_ms,
+                                     struct kmsre_creds *out,
+                                     struct kmsre_err *err)
 {
     struct run_result r = {0};
     char *argv[PROCESS_MAX_ARGS], *buf = OPENSSL_malloc(strlen(command) + 1);
     enum kmsre_status st;
 
+    r.timeout_ms = timeout_ms;
     r.out = OPENSSL_malloc(PROCESS_MAX_OUTPUT + 1);
     if (buf == NULL || r.out == NULL)
         st = kmsre_fail(err, KMSRE_ERR_NOMEM, "out of memory");
@@ -300,7 +304,7 @@ static enum kmsre_status process_get(struct kmsre_creds_source *src,
     struct process_source *s = (struct process_source *)src;
 
     (void)env;
-    return process_run(s->command, out, err);
+    return process_run(s->command, s->timeout_ms, out, err);
 }
 
 static void process_destroy(struct kmsre_creds_source *src)
@@ -314,13 +318,15 @@ static void process_destroy(struct kmsre_creds_source *src)
 static const struct kmsre_creds_source_vtable process_vtable = {
     "credential_process", process_get, process_destroy};
 
-struct kmsre_creds_source *kmsre_creds_process_source(const char *command)
+struct kmsre_creds_source *kmsre_creds_process_source(const char *command,
+                                                      long timeout_ms)
 {
     struct process_source *s = OPENSSL_zalloc(sizeof(*s));
 
     if (s == NULL)
         return NULL;
     s->base.vtable = &process_vtable;
+    s->timeout_ms = timeout_ms;
     if ((s->command = OPENSSL_strdup(command)) == NULL) {
         OPENSSL_free(s);
         return NULL;

@@ -65,8 +65,11 @@ struct kmsre_creds_source *kmsre_creds_static_source(const char *akid,
                                                      const char *token,
                                                      const char *label);
 
-/* credential_process: run without a shell, JSON Version 1 on stdout. */
-struct kmsre_creds_source *kmsre_creds_process_source(const char *command);
+/* credential_process: run without a shell, JSON Version 1 on stdout,
+ * killed and reaped after timeout_ms (the SDKs allow a minute). */
+#define KMSRE_PROCESS_TIMEOUT_MS 60000L
+struct kmsre_creds_source *kmsre_creds_process_source(const char *command,
+                                                      long timeout_ms);
 
 struct kmsre_assume_role {
     const char *role_arn;
