@@ -340,4 +340,46 @@ check "proxied: the server answered the 3 calls" [ "$(count proxied ' answered$'
 kill "$proxy_pid" 2>/dev/null || true
 stop_server
 
+# ---- TLS trust: a configured CA bundle is the only trust ------------------------------
+
+# The test CA becomes trusted system-wide: libcurl's compiled-in CA file and
+# directory (/etc/ssl/certs) are replaced, in a mount namespace of our own,
+# by a directory holding only it. Then a call with no bundle succeeds (the
+# system store is consulted), and a call whose configured bundle lacks the
+# CA (AWS_CA_BUNDLE or cnf ca-bundle) must be refused, as the AWS CLI does.
+in_namespace() { # in_namespace CMD...: with the test CA as the system store
+    unshare --mount --propagation private -- bash -c \
+        'mount --bind "$0" /etc/ssl/certs && exec "$@"' "$WORK/certs" "$@"
+}
+trust_run() { # trust_run NAME [VAR=VALUE...] -- EVP_HOSTILE_ARGS...
+    local name=$1 envs=()
+    shift
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    run_prog "$name" in_namespace env -u AWS_CA_BUNDLE ${envs[@]+"${envs[@]}"} \
+        timeout -k 5 "$EVP_GUARD_S" "$bin" "$@" "$BUILD_DIR" kms:alias/x
+}
+if [ "$(id -u)" != 0 ] || ! unshare --mount --propagation private true 2>/dev/null; then
+    echo "# skip: the trust cases need root and mount namespaces (unshare --mount)"
+else
+    bash "$SOURCE_DIR/test/kms-server/make-tls.sh" "$WORK/other" \
+        "another test CA" >/dev/null || die "make a second CA"
+    mkdir -p "$WORK/certs"
+    cp "$WORK/tls/ca.pem" "$WORK/certs/ca-certificates.crt"
+    cp "$WORK/tls/ca.pem" "$WORK/certs/kmsre-test-ca.pem"
+    openssl rehash "$WORK/certs" 2>/dev/null || c_rehash "$WORK/certs" >/dev/null
+    start_server trust normal
+    trust_run trust-system -- -n 1
+    check "trust: with no bundle, the system store trusts the test CA" \
+        [ "$PROG_RC" -eq 0 ]
+    trust_run trust-env AWS_CA_BUNDLE="$WORK/other/ca.pem" -- -n 1 -x fail
+    stderr_has trust-env 'KMS request failed.*(certificate|SSL)'
+    make_cnf trust "ca-bundle = $WORK/other/ca.pem"
+    trust_run trust-cnf -- -c "$WORK/trust.cnf" -n 1 -x fail
+    stderr_has trust-cnf 'KMS request failed.*(certificate|SSL)'
+    check "trust: the server answered only the call without a bundle" \
+        [ "$(count trust ' answered$')" = 1 ]
+    stop_server
+fi
+
 finish
