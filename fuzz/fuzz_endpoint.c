@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer target for provider/aws/endpoint.c: aws_endpoint_parse (URL
+/* libFuzzer target for provider/aws/endpoint.c: kmsre_endpoint_parse (URL
  * validation) with invariants on what it accepts, the same URL through
- * aws_kms_endpoint_resolve, and, when the input is a valid region name,
- * aws_region_resolve and the default https://kms.REGION.SUFFIX/ endpoint. */
+ * kmsre_endpoint_resolve as a configured endpoint, and, when the input is a
+ * valid region name, kmsre_region_resolve and the default
+ * https://SERVICE.REGION.SUFFIX/ endpoints. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "aws/endpoint.h"
-#include "util/parse.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -17,13 +17,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    static const char *const vars[] = {"AWS_ENDPOINT_URL_KMS",
+                                       "AWS_ENDPOINT_URL_STS",
+                                       "AWS_ENDPOINT_URL_SSO",
+                                       "AWS_ENDPOINT_URL_SSO_OIDC",
+                                       "AWS_ENDPOINT_URL",
+                                       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                       "AWS_USE_FIPS_ENDPOINT",
+                                       "AWS_USE_DUALSTACK_ENDPOINT",
+                                       "AWS_REGION",
+                                       "AWS_DEFAULT_REGION",
+                                       "AWS_PROFILE",
+                                       "AWS_CONFIG_FILE",
+                                       "AWS_SHARED_CREDENTIALS_FILE"};
+    size_t i;
+
     (void)argc;
     (void)argv;
     /* The resolvers read these; the target must not depend on the shell. */
-    unsetenv("AWS_ENDPOINT_URL_KMS");
-    unsetenv("AWS_ENDPOINT_URL");
-    unsetenv("AWS_REGION");
-    unsetenv("AWS_DEFAULT_REGION");
+    for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
     return 0;
 }
 
@@ -41,7 +54,7 @@ static int clean(const char *s)
     return 1;
 }
 
-static void check_endpoint(const char *url, const struct aws_endpoint *ep)
+static void check_endpoint(const char *url, const struct kmsre_endpoint *ep)
 {
     size_t scheme = ep->is_http ? 7 : 8, ulen = strlen(url), hlen;
     const char *auth, *colon;
@@ -81,53 +94,104 @@ static void check_endpoint(const char *url, const struct aws_endpoint *ep)
     }
 }
 
-static void fuzz_url(const char *url)
+static void check_failure(enum kmsre_status st, const struct kmsre_err *err,
+                          enum kmsre_status want)
 {
-    struct aws_endpoint ep, ep2;
-    char why[160];
-    enum kmsre_status st, st2;
-
-    memset(why, 0x55, sizeof(why));
-    st = aws_endpoint_parse(url, &ep, why, sizeof(why));
-    if (st == KMSRE_OK) {
-        check_endpoint(url, &ep);
-    } else {
-        CHECK(st == KMSRE_ERR_INVALID);
-        CHECK(has_nul(why, sizeof(why)) && why[0] != '\0');
-    }
-    /* An explicit endpoint goes through the same parser. */
-    st2 = aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", url, NULL,
-                               "default", "us-east-1", &ep2, why, sizeof(why));
-    CHECK(st2 == st);
-    if (st == KMSRE_OK)
-        CHECK(memcmp(&ep, &ep2, sizeof(ep)) == 0);
+    CHECK(st == want);
+    CHECK(err->status == st);
+    CHECK(memchr(err->msg, '\0', sizeof(err->msg)) != NULL);
+    CHECK(err->msg[0] != '\0');
 }
 
-/* A valid region must always give a usable default endpoint. */
+static void fuzz_url(const char *url)
+{
+    static const struct kmsre_shared_config empty;
+    struct kmsre_endpoint_query q = {.service = "kms",
+                                     .cfg_endpoint = url,
+                                     .sc = &empty,
+                                     .region = "us-east-1"};
+    struct kmsre_endpoint ep, ep2;
+    struct kmsre_err err = {0}, err2 = {0};
+    const char *source = NULL;
+    enum kmsre_status st, st2;
+
+    memset(&ep, 0x55, sizeof(ep));
+    st = kmsre_endpoint_parse(url, &ep, &err);
+    if (st == KMSRE_OK) {
+        CHECK(err.status == KMSRE_OK);
+        check_endpoint(url, &ep);
+    } else {
+        check_failure(st, &err, KMSRE_ERR_INVALID);
+    }
+    /* An explicit endpoint goes through the same parser. */
+    st2 = kmsre_endpoint_resolve(&q, &ep2, &source, &err2);
+    CHECK(st2 == st);
+    CHECK(source != NULL && strcmp(source, "the provider configuration") == 0);
+    if (st == KMSRE_OK)
+        CHECK(memcmp(&ep, &ep2, sizeof(ep)) == 0);
+    else
+        check_failure(st2, &err2, KMSRE_ERR_INVALID);
+}
+
+/* The public endpoint of a service in a valid region: "https://" +
+ * prefix + "." + region + "." + a partition's DNS suffix + "/". */
+static void check_default(const struct kmsre_shared_config *sc,
+                          const char *region, const char *service,
+                          const char *host_prefix)
+{
+    struct kmsre_endpoint_query q = {.service = service,
+                                     .host_prefix = host_prefix,
+                                     .sc = sc,
+                                     .profile = "default",
+                                     .region = region};
+    const char *prefix = host_prefix != NULL ? host_prefix : service;
+    size_t plen = strlen(prefix), rlen = strlen(region);
+    struct kmsre_endpoint ep;
+    struct kmsre_err err = {0};
+    const char *source = NULL;
+
+    CHECK(kmsre_endpoint_resolve(&q, &ep, &source, &err) == KMSRE_OK);
+    CHECK(err.status == KMSRE_OK);
+    CHECK(source != NULL && strcmp(source, "the region") == 0);
+    check_endpoint(ep.url, &ep);
+    CHECK(strncmp(ep.url, "https://", 8) == 0 && !ep.is_http);
+    CHECK(strncmp(ep.host, prefix, plen) == 0 && ep.host[plen] == '.');
+    CHECK(strncmp(ep.host + plen + 1, region, rlen) == 0);
+    CHECK(ep.host[plen + 1 + rlen] == '.');
+    CHECK(strchr(ep.host, ':') == NULL);
+    CHECK(strcmp(ep.path, "/") == 0);
+}
+
+/* A valid region must always give usable default endpoints. */
 static void fuzz_region(const char *region)
 {
-    struct aws_shared_config sc;
-    struct aws_endpoint ep;
-    char out[AWS_REGION_MAX], why[160];
+    static const struct kmsre_shared_config empty;
+    char out[KMSRE_REGION_MAX];
+    struct kmsre_err err = {0};
+    const char *source = NULL;
     enum kmsre_status st;
     int valid = kmsre_region_is_valid(region);
 
-    memset(&sc, 0, sizeof(sc));
-    st =
-        aws_region_resolve(region, NULL, &sc, "default", out, why, sizeof(why));
+    memset(out, 0x55, sizeof(out));
+    st = kmsre_region_resolve(region, NULL, &empty, "default", out, &source,
+                              &err);
     CHECK((st == KMSRE_OK) == valid);
     if (!valid) {
-        CHECK(has_nul(why, sizeof(why)));
+        check_failure(st, &err, KMSRE_ERR_INVALID);
         return;
     }
+    CHECK(err.status == KMSRE_OK);
     CHECK(strcmp(out, region) == 0);
-    st = aws_endpoint_resolve("kms", "AWS_ENDPOINT_URL_KMS", NULL, &sc,
-                              "default", region, &ep, why, sizeof(why));
-    CHECK(st == KMSRE_OK);
-    check_endpoint(ep.url, &ep);
-    CHECK(strncmp(ep.url, "https://kms.", 12) == 0 && !ep.is_http);
-    CHECK(strncmp(ep.host + 4, region, strlen(region)) == 0);
-    CHECK(strcmp(ep.path, "/") == 0);
+    CHECK(source != NULL && strcmp(source, "the key") == 0);
+    /* The same region from the configuration instead of the key. */
+    memset(out, 0x55, sizeof(out));
+    CHECK(kmsre_region_resolve(NULL, region, &empty, "default", out, &source,
+                               &err) == KMSRE_OK);
+    CHECK(strcmp(out, region) == 0);
+    check_default(&empty, region, "kms", NULL);
+    check_default(&empty, region, "sts", NULL);
+    check_default(&empty, region, "sso", "portal.sso");
+    check_default(&empty, region, "sso-oidc", "oidc");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

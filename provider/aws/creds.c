@@ -181,7 +181,9 @@ enum kmsre_status kmsre_creds_parse_json(const char *body, size_t len,
                         "%s: Expiration is not an ISO 8601 time", source);
     else
         st = kmsre_creds_set(out, akid, secret, json_member(o, token_member),
-                             exp != NULL, expiration, source);
+                             exp != NULL, expiration, source) == KMSRE_OK
+                 ? KMSRE_OK
+                 : kmsre_fail(err, KMSRE_ERR_NOMEM, "out of memory");
     kmsre_json_free_secret(o);
     return st;
 }

@@ -42,8 +42,10 @@ static enum kmsre_status env_get(struct kmsre_creds_source *src,
     if (exp != NULL && !kmsre_parse_iso8601(exp, &expiration))
         return kmsre_fail(err, KMSRE_ERR_CREDENTIALS,
                           "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
-    return kmsre_creds_set(out, akid, secret, token, exp != NULL, expiration,
-                           "environment variables");
+    if (kmsre_creds_set(out, akid, secret, token, exp != NULL, expiration,
+                        "environment variables") != KMSRE_OK)
+        return kmsre_fail(err, KMSRE_ERR_NOMEM, "out of memory");
+    return KMSRE_OK;
 }
 
 static void plain_destroy(struct kmsre_creds_source *src)

@@ -88,12 +88,14 @@ static enum kmsre_status read_role_credentials(const char *body, size_t len,
         !json_object_is_type(exp, json_type_int))
         st = kmsre_fail(err, KMSRE_ERR_RESPONSE,
                         "the SSO portal's answer lacks roleCredentials");
-    else
-        st = kmsre_creds_set(out, member(rc, "accessKeyId"),
+    else if (kmsre_creds_set(out, member(rc, "accessKeyId"),
                              member(rc, "secretAccessKey"),
                              member(rc, "sessionToken"), 1,
                              (time_t)(json_object_get_int64(exp) / 1000),
-                             "IAM Identity Center (SSO)");
+                             "IAM Identity Center (SSO)") != KMSRE_OK)
+        st = kmsre_fail(err, KMSRE_ERR_NOMEM, "out of memory");
+    else
+        st = KMSRE_OK;
     kmsre_json_free_secret(o);
     return st;
 }

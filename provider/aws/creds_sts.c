@@ -48,7 +48,8 @@ static const char *xml_find(const char *from, const char *end, const char *name,
 }
 
 /* The element's text with the five predefined entities decoded, in a new
- * string (wiped by the caller: it may be a secret); NULL if absent. */
+ * string (wiped by the caller: it may be a secret); NULL if absent or when
+ * memory runs out (xml_take tells the two apart). */
 static char *xml_text(const char *from, const char *end, const char *name)
 {
     static const char *const ent[][2] = {{"&amp;", "&"},
@@ -76,6 +77,18 @@ static char *xml_text(const char *from, const char *end, const char *name)
     }
     *o = '\0';
     return out;
+}
+
+/* *out: the element's text, or NULL when it is absent. */
+static enum kmsre_status xml_take(const char *from, const char *end,
+                                  const char *name, char **out)
+{
+    size_t len;
+
+    *out = xml_text(from, end, name);
+    return *out == NULL && xml_find(from, end, name, &len) != NULL
+               ? KMSRE_ERR_NOMEM
+               : KMSRE_OK;
 }
 
 static enum kmsre_status sts_error(const char *xml, size_t len,
@@ -120,16 +133,23 @@ enum kmsre_status kmsre_sts_parse(const char *xml, size_t len,
                           "%s: the STS answer has no Credentials", source);
     }
     end = creds + clen;
-    akid = xml_text(creds, end, "AccessKeyId");
-    secret = xml_text(creds, end, "SecretAccessKey");
-    token = xml_text(creds, end, "SessionToken");
-    exp = xml_text(creds, end, "Expiration");
-    if (!present(akid) || !present(secret) || !present(token) || exp == NULL ||
-        !kmsre_parse_iso8601(exp, &expiration))
+    akid = secret = token = exp = NULL;
+    st = xml_take(creds, end, "AccessKeyId", &akid);
+    if (st == KMSRE_OK)
+        st = xml_take(creds, end, "SecretAccessKey", &secret);
+    if (st == KMSRE_OK)
+        st = xml_take(creds, end, "SessionToken", &token);
+    if (st == KMSRE_OK)
+        st = xml_take(creds, end, "Expiration", &exp);
+    if (st == KMSRE_OK &&
+        (!present(akid) || !present(secret) || !present(token) || exp == NULL ||
+         !kmsre_parse_iso8601(exp, &expiration)))
         st = kmsre_fail(err, KMSRE_ERR_RESPONSE,
                         "%s: the STS answer lacks a credential member", source);
-    else
+    else if (st == KMSRE_OK)
         st = kmsre_creds_set(out, akid, secret, token, 1, expiration, source);
+    if (st == KMSRE_ERR_NOMEM)
+        kmsre_fail(err, st, "out of memory");
     kmsre_free_secret(&akid);
     kmsre_free_secret(&secret);
     kmsre_free_secret(&token);

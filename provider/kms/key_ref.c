@@ -246,7 +246,8 @@ enum kmsre_status kmsre_key_ref_parse_id(const char *id,
         rc = KMSRE_ERR_NOMEM;
     if (rc != KMSRE_OK) {
         kmsre_key_ref_clear(&ref);
-        return rc;
+        return rc == KMSRE_ERR_NOMEM ? kmsre_fail(err, rc, "out of memory")
+                                     : rc;
     }
     *out = ref;
     return KMSRE_OK;
@@ -473,7 +474,8 @@ enum kmsre_status kmsre_key_ref_parse_uri(const char *uri,
     OPENSSL_free(q.profile);
     if (rc != KMSRE_OK) {
         kmsre_key_ref_clear(&ref);
-        return rc;
+        return rc == KMSRE_ERR_NOMEM ? kmsre_fail(err, rc, "out of memory")
+                                     : rc;
     }
     *out = ref;
     return KMSRE_OK;
