@@ -15,10 +15,24 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int passed, failed;
 static char tmpdir[4096];
 
+/* A forked child (the fork tests) must not find the lock held by a thread
+ * of its parent. */
+static void lock_anew(void)
+{
+    pthread_mutex_init(&lock, NULL);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, lock_anew);
+}
+
 static int record(int ok, const char *fmt, va_list ap)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     char line[1024];
 
+    pthread_once(&once, register_atfork);
     vsnprintf(line, sizeof(line), fmt, ap);
     pthread_mutex_lock(&lock);
     printf("%s - %s\n", ok ? "ok" : "not ok", line);

@@ -58,6 +58,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "test.h"
 
 /*
  * Sanitizers that cannot follow a fork while other threads run: TSan (a
@@ -110,30 +111,8 @@ static OSSL_LIB_CTX *libctx;
 static EVP_PKEY *pkey;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static int n_pass, n_fail;
 
 /* ---- reporting ------------------------------------------------------- */
-
-static void report(int ok, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-
-    pthread_mutex_lock(&out_lock);
-    fputs(ok ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    if (ok)
-        n_pass++;
-    else
-        n_fail++;
-    pthread_mutex_unlock(&out_lock);
-}
 
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -298,61 +277,62 @@ static int check_call(const char *what, const char *input, enum want want,
     if (r->encrypted && !own) {
         /* The worst outcome: an answer, but not to this request. */
         if (r->outlen > plen && memcmp(r->out, ANSWER_PREFIX, plen) == 0)
-            report(0,
-                   "%s: ReEncrypt(%s) -> %.*s: another request's answer "
-                   "reported as success",
-                   what, input, (int)(r->outlen > 200 ? 200 : r->outlen),
-                   (const char *)r->out);
+            test_check(0,
+                       "%s: ReEncrypt(%s) -> %.*s: another request's answer "
+                       "reported as success",
+                       what, input, (int)(r->outlen > 200 ? 200 : r->outlen),
+                       (const char *)r->out);
         else
-            report(0,
-                   "%s: ReEncrypt(%s) -> %zu bytes that are no answer of "
-                   "the server",
-                   what, input, r->outlen);
+            test_check(0,
+                       "%s: ReEncrypt(%s) -> %zu bytes that are no answer of "
+                       "the server",
+                       what, input, r->outlen);
         return 0;
     }
     if (own) {
         if (want == WANT_FAIL) {
-            report(0, "%s: ReEncrypt(%s) succeeded, a failure was expected",
-                   what, input);
+            test_check(0, "%s: ReEncrypt(%s) succeeded, a failure was expected",
+                       what, input);
             return 0;
         }
         if (r->error_bytes > 0) {
-            report(0, "%s: ReEncrypt(%s) succeeded but left errors: %s", what,
-                   input, r->error);
+            test_check(0, "%s: ReEncrypt(%s) succeeded but left errors: %s",
+                       what, input, r->error);
             return 0;
         }
         if (opt.attempts > 0 && r->attempts != opt.attempts) {
-            report(0, "%s: ReEncrypt(%s) succeeded after %d attempts (want %d)",
-                   what, input, r->attempts, opt.attempts);
+            test_check(
+                0, "%s: ReEncrypt(%s) succeeded after %d attempts (want %d)",
+                what, input, r->attempts, opt.attempts);
             return 0;
         }
         if (!quiet)
-            report(1,
-                   "%s: ReEncrypt(%s) -> %s (attempts %d, request-id %s, "
-                   "%.0f ms)",
-                   what, input, expect, r->attempts, r->request_id, r->ms);
+            test_check(1,
+                       "%s: ReEncrypt(%s) -> %s (attempts %d, request-id %s, "
+                       "%.0f ms)",
+                       what, input, expect, r->attempts, r->request_id, r->ms);
         return 1;
     }
     /* Failed: it must say why. */
     if (r->error_bytes == 0) {
-        report(0, "%s: ReEncrypt(%s) failed with no error queued (%.0f ms)",
-               what, input, r->ms);
+        test_check(0, "%s: ReEncrypt(%s) failed with no error queued (%.0f ms)",
+                   what, input, r->ms);
         return 0;
     }
     if (!error_is_clear(r->error)) {
-        report(0,
-               "%s: ReEncrypt(%s) failed with an empty error message (%.0f "
-               "ms): %s",
-               what, input, r->ms, r->error);
+        test_check(0,
+                   "%s: ReEncrypt(%s) failed with an empty error message (%.0f "
+                   "ms): %s",
+                   what, input, r->ms, r->error);
         return 0;
     }
     if (want == WANT_OK) {
-        report(0, "%s: ReEncrypt(%s) failed (%.0f ms): %s", what, input, r->ms,
-               r->error);
+        test_check(0, "%s: ReEncrypt(%s) failed (%.0f ms): %s", what, input,
+                   r->ms, r->error);
         return 0;
     }
-    report(1, "%s: ReEncrypt(%s) failed with a clear error (%.0f ms): %s", what,
-           input, r->ms, r->error);
+    test_check(1, "%s: ReEncrypt(%s) failed with a clear error (%.0f ms): %s",
+               what, input, r->ms, r->error);
     return 1;
 }
 
@@ -365,7 +345,7 @@ static int one_call(const char *what, const char *input, enum want want,
     int ok;
 
     if (r == NULL) {
-        report(0, "%s: out of memory", what);
+        test_check(0, "%s: out of memory", what);
         return 0;
     }
     reencrypt(what, input, r);
@@ -450,7 +430,7 @@ static void helpers_start(int round, int calls_each)
         helpers.index[t] = t + 1;
         if (pthread_create(&helpers.tid[t], NULL, helper_main,
                            &helpers.index[t]) != 0) {
-            report(0, "pthread_create failed for helper %d", t + 1);
+            test_check(0, "pthread_create failed for helper %d", t + 1);
             break;
         }
         helpers.started++;
@@ -530,7 +510,7 @@ static int fork_round(int round)
         helpers_join();
     }
     if (pipe(gate) != 0) {
-        report(0, "round %d: pipe: %s", round, strerror(errno));
+        test_check(0, "round %d: pipe: %s", round, strerror(errno));
         return failed + 1;
     }
     /* No helper thread is half-way through a line while we fork. */
@@ -551,7 +531,7 @@ static int fork_round(int round)
     }
     pthread_mutex_unlock(&out_lock);
     if (n < opt.children) {
-        report(0, "round %d: fork: %s", round, strerror(errno));
+        test_check(0, "round %d: fork: %s", round, strerror(errno));
         failed++;
     }
     close(gate[0]);
@@ -563,7 +543,7 @@ static int fork_round(int round)
                 c--;
                 continue;
             }
-            report(0, "round %d: waitpid: %s", round, strerror(errno));
+            test_check(0, "round %d: waitpid: %s", round, strerror(errno));
             failed++;
             continue;
         }
@@ -571,11 +551,11 @@ static int fork_round(int round)
             continue;
         failed++;
         if (WIFSIGNALED(status))
-            report(0, "round %d: child%d killed by signal %d (%s)", round,
-                   c + 1, WTERMSIG(status), signal_name(WTERMSIG(status)));
+            test_check(0, "round %d: child%d killed by signal %d (%s)", round,
+                       c + 1, WTERMSIG(status), signal_name(WTERMSIG(status)));
         else
-            report(0, "round %d: child%d exited %d", round, c + 1,
-                   WEXITSTATUS(status));
+            test_check(0, "round %d: child%d exited %d", round, c + 1,
+                       WEXITSTATUS(status));
     }
     return failed;
 }
@@ -594,10 +574,11 @@ static void run_fork(void)
     for (round = 1; round <= opt.rounds; round++) {
         failed = fork_round(round);
         if (failed == 0)
-            report(1,
-                   "round %d: parent + %d children x %d calls, every answer "
-                   "the caller's own",
-                   round, opt.children, opt.child_calls);
+            test_check(
+                1,
+                "round %d: parent + %d children x %d calls, every answer "
+                "the caller's own",
+                round, opt.children, opt.child_calls);
         else
             failed_rounds++;
     }
@@ -606,11 +587,11 @@ static void run_fork(void)
     if (opt.threads > 0)
         note("the helper threads made %d calls (failures only printed)",
              helpers.calls);
-    report(failed_rounds == 0,
-           "fork: %d rounds x %d children x %d calls: %d rounds failed "
-           "(%.0f ms)",
-           opt.rounds, opt.children, opt.child_calls, failed_rounds,
-           now_ms() - t0);
+    test_check(failed_rounds == 0,
+               "fork: %d rounds x %d children x %d calls: %d rounds failed "
+               "(%.0f ms)",
+               opt.rounds, opt.children, opt.child_calls, failed_rounds,
+               now_ms() - t0);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -744,13 +725,13 @@ int main(int argc, char **argv)
     libctx = OSSL_LIB_CTX_new();
     if (libctx == NULL ||
         !OSSL_PROVIDER_set_default_search_path(libctx, opt.module_dir)) {
-        report(0, "library context for %s", opt.module_dir);
+        test_check(0, "library context for %s", opt.module_dir);
         goto end;
     }
     if (opt.cnf != NULL) {
         int ok = OSSL_LIB_CTX_load_config(libctx, opt.cnf);
 
-        report(ok, "OSSL_LIB_CTX_load_config(%s)", opt.cnf);
+        test_check(ok, "OSSL_LIB_CTX_load_config(%s)", opt.cnf);
         if (!ok) {
             take_errors("load config", text, sizeof(text));
             goto end;
@@ -759,8 +740,8 @@ int main(int argc, char **argv)
     prov = OSSL_PROVIDER_load(libctx, "kmsreencrypt");
     deflt = OSSL_PROVIDER_load(libctx, "default");
     pkey = prov != NULL && deflt != NULL ? store_load(opt.uri) : NULL;
-    report(pkey != NULL, "provider loaded from %s, key %s", opt.module_dir,
-           opt.uri);
+    test_check(pkey != NULL, "provider loaded from %s, key %s", opt.module_dir,
+               opt.uri);
     if (pkey == NULL) {
         take_errors("load", text, sizeof(text));
         goto end;
@@ -777,6 +758,5 @@ end:
     if (prov != NULL)
         OSSL_PROVIDER_unload(prov);
     OSSL_LIB_CTX_free(libctx);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail == 0 ? 0 : 1;
+    return test_summary();
 }

@@ -55,6 +55,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "test.h"
 
 #define ALG_NAME "KMS-REENCRYPT"
 #define PROV_NAME "kmsreencrypt"
@@ -81,30 +82,9 @@ static unsigned char *source_blob;
 static size_t source_len;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static int n_pass, n_fail, n_outputs; /* protected by out_lock */
+static int n_outputs; /* protected by out_lock */
 
 /* ---- reporting ------------------------------------------------------- */
-
-static void report(int ok, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-
-    pthread_mutex_lock(&out_lock);
-    fputs(ok ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    if (ok)
-        n_pass++;
-    else
-        n_fail++;
-    pthread_mutex_unlock(&out_lock);
-}
 
 static void comment(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -434,9 +414,9 @@ static int reencrypt_to_file(OSSL_LIB_CTX *libctx, EVP_PKEY *pkey,
         ok = 0;
     }
     if (!ok)
-        report(0, "%s: %s", what, why);
+        test_check(0, "%s: %s", what, why);
     else if (verbose)
-        report(1, "%s: %zu-byte blob -> %s", what, outlen, name);
+        test_check(1, "%s: %zu-byte blob -> %s", what, outlen, name);
     dump_errors(what);
     free(out);
     EVP_PKEY_CTX_free(own);
@@ -480,7 +460,7 @@ static void *libctx_main(void *arg)
     if (!w->ok_setup) {
         if (why[0] == '\0')
             snprintf(why, sizeof(why), "OSSL_STORE could not load %s", opt.uri);
-        report(0, "libctx %d: set-up: %s", w->index, why);
+        test_check(0, "libctx %d: set-up: %s", w->index, why);
         dump_errors("libctx set-up");
     }
     /* Every context is set up before any of them calls KMS, so the calls
@@ -494,7 +474,7 @@ static void *libctx_main(void *arg)
     EVP_PKEY_free(pkey);
     /* Torn down while the other contexts may still be working. */
     if (e.libctx != NULL && !env_close(&e))
-        report(0, "libctx %d: OSSL_PROVIDER_unload failed", w->index);
+        test_check(0, "libctx %d: OSSL_PROVIDER_unload failed", w->index);
     return NULL;
 }
 
@@ -508,7 +488,7 @@ static void check_libctxs(void)
             opt.libctxs, opt.libctx_ops);
     if (ws == NULL ||
         pthread_barrier_init(&libctx_barrier, NULL, (unsigned)opt.libctxs)) {
-        report(0, "check 1: set-up failed");
+        test_check(0, "check 1: set-up failed");
         free(ws);
         return;
     }
@@ -521,8 +501,8 @@ static void check_libctxs(void)
     }
     if (started != opt.libctxs) {
         /* The barrier would never open: give up on this check. */
-        report(0, "check 1: only %d of %d threads started", started,
-               opt.libctxs);
+        test_check(0, "check 1: only %d of %d threads started", started,
+                   opt.libctxs);
         exit(1);
     }
     for (i = 0; i < opt.libctxs; i++) {
@@ -530,10 +510,10 @@ static void check_libctxs(void)
         all &= ws[i].ok_setup && ws[i].n_ok == opt.libctx_ops;
     }
     pthread_barrier_destroy(&libctx_barrier);
-    report(all,
-           "check 1: %d library contexts, each with its own providers "
-           "and key, re-encrypted concurrently (%.2f s)",
-           opt.libctxs, now_s() - t0);
+    test_check(all,
+               "check 1: %d library contexts, each with its own providers "
+               "and key, re-encrypted concurrently (%.2f s)",
+               opt.libctxs, now_s() - t0);
     free(ws);
 }
 
@@ -553,14 +533,14 @@ static int one_cycle(const char *what, const char *name, int verbose)
         ok = 0;
     }
     if (!ok) {
-        report(0, "%s: %s", what, why);
+        test_check(0, "%s: %s", what, why);
         dump_errors(what);
     } else {
         ok = reencrypt_to_file(e.libctx, pkey, NULL, what, name, verbose);
     }
     EVP_PKEY_free(pkey);
     if (e.libctx != NULL && !env_close(&e)) {
-        report(0, "%s: OSSL_PROVIDER_unload failed", what);
+        test_check(0, "%s: OSSL_PROVIDER_unload failed", what);
         ok = 0;
     }
     dump_errors(what);
@@ -579,10 +559,10 @@ static void check_cycles(void)
         snprintf(name, sizeof(name), "cycle%d.bin", i);
         n_ok += one_cycle(what, name, 0);
     }
-    report(n_ok == opt.cycles,
-           "check 2: %d of %d cycles {libctx, providers, key, ReEncrypt, "
-           "free all} succeeded (%.2f s)",
-           n_ok, opt.cycles, now_s() - t0);
+    test_check(n_ok == opt.cycles,
+               "check 2: %d of %d cycles {libctx, providers, key, ReEncrypt, "
+               "free all} succeeded (%.2f s)",
+               n_ok, opt.cycles, now_s() - t0);
     one_cycle("check 2: a last cycle after them still works", "cycle-final.bin",
               1);
 }
@@ -652,7 +632,7 @@ static void *ctx_dup_main(void *arg)
     int i, n_ok = 0;
 
     if (tmpl == NULL) {
-        report(0, "ctx dup: cannot configure the template ctx");
+        test_check(0, "ctx dup: cannot configure the template ctx");
         dump_errors("ctx dup template");
         return NULL;
     }
@@ -662,7 +642,7 @@ static void *ctx_dup_main(void *arg)
         snprintf(what, sizeof(what), "shared key: EVP_PKEY_CTX_dup copy %d", i);
         snprintf(name, sizeof(name), "ctxdup%d.bin", i);
         if (d == NULL) {
-            report(0, "%s: EVP_PKEY_CTX_dup failed", what);
+            test_check(0, "%s: EVP_PKEY_CTX_dup failed", what);
             dump_errors(what);
             continue;
         }
@@ -694,7 +674,7 @@ static void check_shared_key(struct env *e, EVP_PKEY *pkey)
     st.pkey = pkey;
     atomic_init(&st.workers_left, opt.threads);
     if (ws == NULL) {
-        report(0, "check 3: out of memory");
+        test_check(0, "check 3: out of memory");
         return;
     }
     kd_started = pthread_create(&kd, NULL, key_dup_main, &st) == 0;
@@ -718,18 +698,18 @@ static void check_shared_key(struct env *e, EVP_PKEY *pkey)
         pthread_join(kd, NULL);
     if (cd_started)
         pthread_join(cd, NULL);
-    report(started == opt.threads && n_ok == opt.threads * opt.ops,
-           "check 3: %d of %d ReEncrypt calls on the shared key succeeded "
-           "(%.2f s)",
-           n_ok, opt.threads * opt.ops, now_s() - t0);
-    report(kd_started && st.key_dups > 0 && st.key_dup_bad == 0,
-           "check 3: %ld EVP_PKEY_dup copies meanwhile, %ld bad (each must "
-           "be a %s with the same key-id, EVP_PKEY_eq)",
-           st.key_dups, st.key_dup_bad, ALG_NAME);
-    report(cd_started && st.ctxdup_ok,
-           "check 3: %d ReEncrypt calls on EVP_PKEY_CTX_dup copies and one "
-           "on their template meanwhile",
-           opt.ctxdup_ops);
+    test_check(started == opt.threads && n_ok == opt.threads * opt.ops,
+               "check 3: %d of %d ReEncrypt calls on the shared key succeeded "
+               "(%.2f s)",
+               n_ok, opt.threads * opt.ops, now_s() - t0);
+    test_check(kd_started && st.key_dups > 0 && st.key_dup_bad == 0,
+               "check 3: %ld EVP_PKEY_dup copies meanwhile, %ld bad (each must "
+               "be a %s with the same key-id, EVP_PKEY_eq)",
+               st.key_dups, st.key_dup_bad, ALG_NAME);
+    test_check(cd_started && st.ctxdup_ok,
+               "check 3: %d ReEncrypt calls on EVP_PKEY_CTX_dup copies and one "
+               "on their template meanwhile",
+               opt.ctxdup_ops);
     /* And the key is still usable by the main thread afterwards. */
     reencrypt_to_file(e->libctx, pkey, NULL,
                       "check 3: the shared key still works afterwards",
@@ -793,7 +773,7 @@ static void check_ctx_copies(struct env *e, EVP_PKEY *pkey)
             n, opt.copy_rounds);
     memset(ws, 0, sizeof(ws));
     if (tmpl == NULL) {
-        report(0, "check 3b: cannot configure the template ctx");
+        test_check(0, "check 3b: cannot configure the template ctx");
         dump_errors("check 3b");
         return;
     }
@@ -821,10 +801,10 @@ static void check_ctx_copies(struct env *e, EVP_PKEY *pkey)
             n_ok += ws[i].n_ok;
             dup_fail += ws[i].dup_fail;
         }
-    report(started == n && dup_fail == 0 && n_ok == 2 * n,
-           "check 3b: %d of %d ReEncrypt calls on per-thread ctx copies "
-           "succeeded, %d dups failed (%.2f s)",
-           n_ok, 2 * n, dup_fail, now_s() - t0);
+    test_check(started == n && dup_fail == 0 && n_ok == 2 * n,
+               "check 3b: %d of %d ReEncrypt calls on per-thread ctx copies "
+               "succeeded, %d dups failed (%.2f s)",
+               n_ok, 2 * n, dup_fail, now_s() - t0);
 }
 
 /* ---- check 4: unload while no key is live, reload ---------------------- */
@@ -839,7 +819,7 @@ static void check_reload(void)
     comment("check 4: provider unloaded with no key live, then reloaded in "
             "the same library context");
     if (!env_open(&e, why, sizeof(why))) {
-        report(0, "check 4: %s", why);
+        test_check(0, "check 4: %s", why);
         dump_errors("check 4");
         env_close(&e);
         return;
@@ -849,18 +829,18 @@ static void check_reload(void)
          reencrypt_to_file(e.libctx, pkey, NULL, "check 4: before the unload",
                            "reload-before.bin", 1);
     if (pkey == NULL)
-        report(0, "check 4: OSSL_STORE could not load %s", opt.uri);
+        test_check(0, "check 4: OSSL_STORE could not load %s", opt.uri);
     EVP_PKEY_free(pkey);
     pkey = NULL;
     dump_errors("check 4 before");
 
-    report(OSSL_PROVIDER_unload(e.kms) == 1,
-           "check 4: OSSL_PROVIDER_unload(%s), default stays loaded",
-           PROV_NAME);
+    test_check(OSSL_PROVIDER_unload(e.kms) == 1,
+               "check 4: OSSL_PROVIDER_unload(%s), default stays loaded",
+               PROV_NAME);
     e.kms = NULL;
-    report(OSSL_PROVIDER_available(e.libctx, PROV_NAME) == 0,
-           "check 4: OSSL_PROVIDER_available(%s) = 0 after the unload",
-           PROV_NAME);
+    test_check(OSSL_PROVIDER_available(e.libctx, PROV_NAME) == 0,
+               "check 4: OSSL_PROVIDER_available(%s) = 0 after the unload",
+               PROV_NAME);
     {
         /* Informational: OpenSSL's own behaviour, not the provider's. */
         EVP_PKEY *none = store_load(e.libctx, opt.uri);
@@ -872,13 +852,15 @@ static void check_reload(void)
     }
 
     e.kms = OSSL_PROVIDER_load(e.libctx, PROV_NAME);
-    report(e.kms != NULL, "check 4: OSSL_PROVIDER_load(%s) again", PROV_NAME);
+    test_check(e.kms != NULL, "check 4: OSSL_PROVIDER_load(%s) again",
+               PROV_NAME);
     dump_errors("check 4 reload");
     if (e.kms != NULL) {
         pkey = store_load(e.libctx, opt.uri);
         if (pkey == NULL)
-            report(0, "check 4: OSSL_STORE after the reload could not load %s",
-                   opt.uri);
+            test_check(0,
+                       "check 4: OSSL_STORE after the reload could not load %s",
+                       opt.uri);
         else
             ok &= reencrypt_to_file(e.libctx, pkey, NULL,
                                     "check 4: after the reload",
@@ -887,7 +869,7 @@ static void check_reload(void)
     }
     (void)ok;
     if (!env_close(&e))
-        report(0, "check 4: OSSL_PROVIDER_unload failed at the end");
+        test_check(0, "check 4: OSSL_PROVIDER_unload failed at the end");
     dump_errors("check 4");
 }
 
@@ -899,12 +881,12 @@ static int open_with_key(struct env *e, EVP_PKEY **pkey, const char *what)
 
     *pkey = NULL;
     if (!env_open(e, why, sizeof(why))) {
-        report(0, "%s: %s", what, why);
+        test_check(0, "%s: %s", what, why);
         dump_errors(what);
         return 0;
     }
     if ((*pkey = store_load(e->libctx, opt.uri)) == NULL) {
-        report(0, "%s: OSSL_STORE could not load %s", what, opt.uri);
+        test_check(0, "%s: OSSL_STORE could not load %s", what, opt.uri);
         dump_errors(what);
         return 0;
     }
@@ -916,7 +898,7 @@ static void close_with_key(struct env *e, EVP_PKEY **pkey, const char *what)
     EVP_PKEY_free(*pkey);
     *pkey = NULL;
     if (e->libctx != NULL && !env_close(e))
-        report(0, "%s: OSSL_PROVIDER_unload failed at the end", what);
+        test_check(0, "%s: OSSL_PROVIDER_unload failed at the end", what);
 }
 
 static int usage(void)
@@ -1034,6 +1016,5 @@ int main(int argc, char **argv)
     printf("# outputs: %d\n", n_outputs);
     printf("# total time: %.2f s\n", now_s() - t0);
     free(source_blob);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail == 0 ? 0 : 1;
+    return test_summary();
 }

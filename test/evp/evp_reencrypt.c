@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "test.h"
 
 #define ALG_NAME "KMS-REENCRYPT"
 #define MAX_CIPHERTEXT 6144
@@ -81,31 +82,9 @@ static unsigned char *source_blob;
 static size_t source_len;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static int n_pass, n_fail;
 static long kms_calls; /* protected by out_lock */
 
 /* ---- reporting ------------------------------------------------------- */
-
-static void report(int ok, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void report(int ok, const char *fmt, ...)
-{
-    va_list ap;
-
-    pthread_mutex_lock(&out_lock);
-    fputs(ok ? "ok - " : "not ok - ", stdout);
-    va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    if (ok)
-        n_pass++;
-    else
-        n_fail++;
-    pthread_mutex_unlock(&out_lock);
-}
 
 static void count_kms_call(void)
 {
@@ -243,7 +222,7 @@ static EVP_PKEY *store_load(const char *uri, int expect, int *n_objects)
         OSSL_STORE_INFO_free(info);
     }
     if (guard > 100) {
-        report(0, "store: eof never became true for %s", uri);
+        test_check(0, "store: eof never became true for %s", uri);
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
@@ -256,16 +235,16 @@ static void check_key(EVP_PKEY *pkey, const char *what, const char *key_id)
     char got[ID_BUF] = "";
     size_t got_len = 0;
 
-    report(EVP_PKEY_is_a(pkey, ALG_NAME), "%s: EVP_PKEY_is_a(%s)", what,
-           ALG_NAME);
-    report(EVP_PKEY_get_size(pkey) == MAX_CIPHERTEXT,
-           "%s: EVP_PKEY_get_size = %d (want %d)", what,
-           EVP_PKEY_get_size(pkey), MAX_CIPHERTEXT);
+    test_check(EVP_PKEY_is_a(pkey, ALG_NAME), "%s: EVP_PKEY_is_a(%s)", what,
+               ALG_NAME);
+    test_check(EVP_PKEY_get_size(pkey) == MAX_CIPHERTEXT,
+               "%s: EVP_PKEY_get_size = %d (want %d)", what,
+               EVP_PKEY_get_size(pkey), MAX_CIPHERTEXT);
     if (!EVP_PKEY_get_utf8_string_param(pkey, "key-id", got, sizeof(got),
                                         &got_len))
         got[0] = '\0';
-    report(strcmp(got, key_id) == 0, "%s: key-id param \"%s\" (want \"%s\")",
-           what, got, key_id);
+    test_check(strcmp(got, key_id) == 0,
+               "%s: key-id param \"%s\" (want \"%s\")", what, got, key_id);
 }
 
 static EVP_PKEY *key_from_data(const char *key_id)
@@ -477,10 +456,10 @@ static void reencrypt_to_file(EVP_PKEY *pkey, const char *what,
         ok = 0;
     }
     if (ok)
-        report(1, "%s: %zu-byte blob -> %s (destination %s)", what, outlen,
-               name, ans.destination_key_id);
+        test_check(1, "%s: %zu-byte blob -> %s (destination %s)", what, outlen,
+                   name, ans.destination_key_id);
     else
-        report(0, "%s: %s", what, why);
+        test_check(0, "%s: %s", what, why);
     if (ERR_peek_error() != 0)
         dump_errors(what);
     free(out);
@@ -518,7 +497,7 @@ static void run_threads(EVP_PKEY *pkey)
     int i, started = 0;
 
     if (ws == NULL) {
-        report(0, "threads: out of memory");
+        test_check(0, "threads: out of memory");
         return;
     }
     for (i = 0; i < opt.threads; i++) {
@@ -528,14 +507,14 @@ static void run_threads(EVP_PKEY *pkey)
             ws[i].started = 1;
             started++;
         } else {
-            report(0, "thread %d: pthread_create failed", i);
+            test_check(0, "thread %d: pthread_create failed", i);
         }
     }
     for (i = 0; i < opt.threads; i++)
         if (ws[i].started)
             pthread_join(ws[i].tid, NULL);
-    report(started == opt.threads, "%d threads x %d operations on one EVP_PKEY",
-           started, opt.ops);
+    test_check(started == opt.threads,
+               "%d threads x %d operations on one EVP_PKEY", started, opt.ops);
     free(ws);
 }
 
@@ -591,9 +570,9 @@ static int error_queue_has(const char *needle, const char *what)
                       "%s", saved[i].data);
     }
     dump_errors(what);
-    report(found, "%s: error queue data contains \"%s\"", what, needle);
-    report(ours, "%s: that entry has the provider's reason \"KMS error\"",
-           what);
+    test_check(found, "%s: error queue data contains \"%s\"", what, needle);
+    test_check(ours, "%s: that entry has the provider's reason \"KMS error\"",
+               what);
     return found;
 }
 
@@ -612,14 +591,14 @@ static void expect_failure(EVP_PKEY *pkey, const char *what,
                    why, sizeof(why));
     free(out);
     if (ok)
-        report(0, "%s: EVP_PKEY_encrypt fails -- it succeeded", what);
+        test_check(0, "%s: EVP_PKEY_encrypt fails -- it succeeded", what);
     else
-        report(1, "%s: EVP_PKEY_encrypt fails (%s)", what, why);
-    report(strstr(needle, ans.error_type) != NULL &&
-               ans.error_type[0] != '\0' && ans.request_id[0] != '\0' &&
-               ans.attempts == 1,
-           "%s: error-type \"%s\", request-id \"%s\", attempts %d", what,
-           ans.error_type, ans.request_id, ans.attempts);
+        test_check(1, "%s: EVP_PKEY_encrypt fails (%s)", what, why);
+    test_check(strstr(needle, ans.error_type) != NULL &&
+                   ans.error_type[0] != '\0' && ans.request_id[0] != '\0' &&
+                   ans.attempts == 1,
+               "%s: error-type \"%s\", request-id \"%s\", attempts %d", what,
+               ans.error_type, ans.request_id, ans.attempts);
     error_queue_has(needle, what);
 }
 
@@ -640,12 +619,13 @@ static void check_params_untouched(EVP_PKEY *pkey)
     ok = ctx != NULL && EVP_PKEY_encrypt_init(ctx) > 0 &&
          EVP_PKEY_CTX_get_params(ctx, got) > 0 &&
          !OSSL_PARAM_modified(&got[0]) && !OSSL_PARAM_modified(&got[1]);
-    report(ok, "gettable params untouched before any encrypt");
+    test_check(ok, "gettable params untouched before any encrypt");
     /* Size query with no input at all: a bound, no KMS call, no check. */
     ok = ctx != NULL &&
          EVP_PKEY_encrypt(ctx, NULL, &size, source_blob, source_len) > 0 &&
          size == MAX_CIPHERTEXT;
-    report(ok, "size query alone gives %zu (want %d)", size, MAX_CIPHERTEXT);
+    test_check(ok, "size query alone gives %zu (want %d)", size,
+               MAX_CIPHERTEXT);
     if (ERR_peek_error() != 0)
         dump_errors("params untouched");
     EVP_PKEY_CTX_free(ctx);
@@ -739,15 +719,15 @@ int main(int argc, char **argv)
 
     /* Providers, in a library context of our own. */
     libctx = OSSL_LIB_CTX_new();
-    report(libctx != NULL, "OSSL_LIB_CTX_new");
+    test_check(libctx != NULL, "OSSL_LIB_CTX_new");
     if (libctx == NULL)
         goto end;
-    report(OSSL_PROVIDER_set_default_search_path(libctx, opt.module_dir),
-           "OSSL_PROVIDER_set_default_search_path(%s)", opt.module_dir);
+    test_check(OSSL_PROVIDER_set_default_search_path(libctx, opt.module_dir),
+               "OSSL_PROVIDER_set_default_search_path(%s)", opt.module_dir);
     prov = OSSL_PROVIDER_load(libctx, "kmsreencrypt");
-    report(prov != NULL, "OSSL_PROVIDER_load(kmsreencrypt)");
+    test_check(prov != NULL, "OSSL_PROVIDER_load(kmsreencrypt)");
     deflt = OSSL_PROVIDER_load(libctx, "default");
-    report(deflt != NULL, "OSSL_PROVIDER_load(default)");
+    test_check(deflt != NULL, "OSSL_PROVIDER_load(default)");
     if (prov == NULL || deflt == NULL) {
         dump_errors("provider load");
         goto end;
@@ -755,18 +735,18 @@ int main(int argc, char **argv)
 
     /* The key through the store: private view, then public (-pubin). */
     pkey = store_load(opt.uri, OSSL_STORE_INFO_PKEY, &n_objects);
-    report(pkey != NULL && n_objects == 1,
-           "OSSL_STORE (expect PKEY) loads one key from %s (%d objects)",
-           opt.uri, n_objects);
+    test_check(pkey != NULL && n_objects == 1,
+               "OSSL_STORE (expect PKEY) loads one key from %s (%d objects)",
+               opt.uri, n_objects);
     pub = store_load(opt.uri, OSSL_STORE_INFO_PUBKEY, &n_objects);
-    report(pub != NULL && n_objects == 1,
-           "OSSL_STORE (expect PUBKEY) loads one public key (%d objects)",
-           n_objects);
+    test_check(pub != NULL && n_objects == 1,
+               "OSSL_STORE (expect PUBKEY) loads one public key (%d objects)",
+               n_objects);
     {
         EVP_PKEY *none = store_load(opt.uri, OSSL_STORE_INFO_CERT, &n_objects);
 
-        report(none == NULL && n_objects == 0,
-               "OSSL_STORE (expect CERT) finds nothing and reaches eof");
+        test_check(none == NULL && n_objects == 0,
+                   "OSSL_STORE (expect CERT) finds nothing and reaches eof");
         EVP_PKEY_free(none);
         ERR_clear_error();
     }
@@ -779,7 +759,7 @@ int main(int argc, char **argv)
 
     /* The key from data. */
     fd = key_from_data(opt.fromdata_key_id);
-    report(fd != NULL, "EVP_PKEY_fromdata(key-id=%s)", opt.fromdata_key_id);
+    test_check(fd != NULL, "EVP_PKEY_fromdata(key-id=%s)", opt.fromdata_key_id);
     if (fd == NULL) {
         dump_errors("fromdata");
         goto end;
@@ -838,6 +818,5 @@ end:
     OSSL_LIB_CTX_free(libctx);
     free(uri_id);
     free(source_blob);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail == 0 ? 0 : 1;
+    return test_summary();
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Everything with the debug log on (KMSRE_DEBUG=1) and temporary
-# credentials: the log shows endpoint, operation, attempt, status and
-# request id, and no output of any run holds a secret key, a session token
-# or the plaintext.
+# Everything with the debug trace on (KMSRE_DEBUG=1) and temporary
+# credentials: the trace shows the region, endpoint and credential source
+# chosen (and why earlier sources were skipped), then endpoint, operation,
+# attempt, status and request id of each attempt; no output of any run
+# holds a secret key, a session token or the plaintext.
 # usage: secrets.sh BUILD_DIR SOURCE_DIR
 . "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,21 @@ AWS_SECRET_ACCESS_KEY=${SECRET}x run -inkey kms:alias/new -in old.bin -out x.bin
 AWS_SESSION_TOKEN=${TOKEN}x run -inkey kms:alias/new -in old.bin -out x.bin
 cat "$WORK/kms/requests.log" >>"$LOG" 2>/dev/null || true
 
+check "the trace names the region and where it came from" \
+    grep -q "kmsreencrypt: region us-east-1 (from AWS_REGION)" "$LOG"
+check "the trace names the endpoint and where it came from" \
+    grep -Eq "kmsreencrypt: endpoint https://localhost:[0-9]+/ \(from AWS_ENDPOINT_URL\)" "$LOG"
+check "the trace names the credential source chosen" \
+    grep -q "kmsreencrypt: credentials: environment (environment)" "$LOG"
+# A profile with no keys, then the environment as a role's source would be
+# another run; here: the chain's skips with a profile that has nothing.
+printf '[profile empty]\nregion = us-east-1\n' >"$WORK/empty-config"
+AWS_CONFIG_FILE=$WORK/empty-config AWS_EC2_METADATA_DISABLED=true \
+    run -inkey "kms:alias/new?profile=empty" -in old.bin -out x.bin
+check "the trace says why each source was skipped" \
+    grep -q 'credentials: profile "empty" skipped: profile "empty" has no role_arn, SSO settings, static keys or credential_process' "$LOG"
+check "  ... down to instance metadata" \
+    grep -q "credentials: instance metadata skipped: AWS_EC2_METADATA_DISABLED is true" "$LOG"
 check "debug lines name operation, endpoint, attempt and request id" \
     grep -Eq "kmsreencrypt: ReEncrypt https://localhost:[0-9]+/ region us-east-1 attempt 1/3: HTTP 200 request-id [0-9a-f-]+" "$LOG"
 check "debug lines show the retries" grep -q "attempt 2/3: HTTP 400 ThrottlingException.*retrying in" "$LOG"
