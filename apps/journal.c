@@ -348,10 +348,12 @@ int resume_point(const struct options *o, FILE *out, struct resume *rs)
     size_t n, i;
 
     memset(rs, 0, sizeof(*rs));
-    if (o->no_resume)
-        return cut(out, 0);
     if (fstat(fileno(out), &st) != 0)
         return 0;
+    if (!S_ISREG(st.st_mode))
+        return 1; /* a pipe, a device: nothing to resume */
+    if (o->no_resume)
+        return cut(out, 0);
     if (J.have_records) {
         if ((uint64_t)st.st_size < J.offset) {
             msg("--output %s is shorter (%lld bytes) than --journal %s "

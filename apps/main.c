@@ -47,8 +47,9 @@ static int close_output(const struct options *o, FILE *out)
 {
     int ok = fflush(out) == 0;
 
-    if (ok && o->output != NULL)
-        ok = fsync(fileno(out)) == 0;
+    if (ok && o->output != NULL && fsync(fileno(out)) != 0 &&
+        errno != EINVAL && errno != EROFS)
+        ok = 0; /* EINVAL: a device or pipe, nothing to sync */
     if (out != stdout || o->output == NULL)
         ok = fclose(out) == 0 && ok;
     if (!ok)

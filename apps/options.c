@@ -140,6 +140,8 @@ static const char help_text[] =
     "                            and on average, ETA, failures, throttles\n"
     "    --quiet                 no line per failed record on stderr\n"
     "    A summary is always printed on stderr at the end.\n"
+    "    --help, -h              this text\n"
+    "    --version               the version\n"
     "\n"
     "EXIT STATUS\n"
     "    0  every record moved (--dry-run: would move)\n"

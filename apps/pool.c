@@ -271,7 +271,7 @@ static int make_durable(struct writer_state *ws)
             return 0;
         }
         if (io->o->journal != NULL) {
-            if (fsync(io->out_fd) != 0) {
+            if (fsync(io->out_fd) != 0 && errno != EINVAL) {
                 msg("cannot sync the output: %s", strerror(errno));
                 return 0;
             }
