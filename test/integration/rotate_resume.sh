@@ -35,7 +35,8 @@ import os, sys, concurrent.futures
 sys.path.insert(0, os.environ["HELPER_DIR"])
 import rotate_helper as h
 d, old, new = sys.argv[1:]
-paths = [os.path.join(r, n) for r, _, ns in os.walk(d) for n in ns]
+paths = [os.path.join(r, n) for r, _, ns in os.walk(d) for n in ns
+         if n.endswith(".enc")]  # not a stray .kms-rotate-XXXXXX
 def one(p):
     blob = open(p, "rb").read()
     if not blob:
@@ -70,6 +71,8 @@ for delay in 0.3 0.9 0.2 1.4 0.6; do
 done
 check "kill -9: the tool was killed mid-run $kills times (>= 3)" test "$kills" -ge 3
 check "kill -9: no file empty or torn (each a whole old or new blob)" whole_blobs tree
+check "kill -9: all $N_FILES files still there" \
+    test "$(find tree -name '*.enc' | wc -l)" = "$N_FILES"
 moved_before=$(grep -c . tree.journal || true)
 check "kill -9: the journal recorded progress before the last run ($moved_before lines)" \
     test "$moved_before" -gt 1
