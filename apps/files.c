@@ -42,8 +42,7 @@ static int is_stale_tmp(const char *name)
     return strncmp(name, TMP_PREFIX, n) == 0 && strlen(name) == n + 6;
 }
 
-static int selected(const struct options *o, const char *rel,
-                    const char *name)
+static int selected(const struct options *o, const char *rel, const char *name)
 {
     int i;
 
@@ -63,8 +62,7 @@ static char *join(const char *a, const char *b)
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = xmalloc(n);
 
-    snprintf(p, n, "%s%s%s", a, a[0] && a[strlen(a) - 1] == '/' ? "" : "/",
-             b);
+    snprintf(p, n, "%s%s%s", a, a[0] && a[strlen(a) - 1] == '/' ? "" : "/", b);
     return p;
 }
 
@@ -238,8 +236,7 @@ int files_next(struct file_walk *fw, struct record **out)
             errno = 0;
             e = readdir(top->d);
             if (e == NULL) {
-                r = errno != 0 ? dir_failure(top->path, strerror(errno))
-                               : NULL;
+                r = errno != 0 ? dir_failure(top->path, strerror(errno)) : NULL;
                 pop_dir(fw);
                 if (r != NULL && !fw->counting)
                     goto found;
@@ -323,7 +320,8 @@ void files_close(struct file_walk *fw)
     free(fw);
 }
 
-/* ---- the total, counted beside the real walk ------------------------------ */
+/* ---- the total, counted beside the real walk ------------------------------
+ */
 
 static pthread_t count_tid;
 static int count_running;
@@ -361,7 +359,8 @@ void files_count_join(void)
     count_running = 0;
 }
 
-/* ---- writing, atomically ---------------------------------------------------- */
+/* ---- writing, atomically ----------------------------------------------------
+ */
 
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
@@ -407,8 +406,8 @@ static int make_parents(char *path)
 
 int files_write(const struct options *o, struct record *r)
 {
-    char *target = o->out_dir != NULL ? join(o->out_dir, r->raw)
-                                      : xstrdup(r->path);
+    char *target =
+        o->out_dir != NULL ? join(o->out_dir, r->raw) : xstrdup(r->path);
     char *copy = xstrdup(target), *dir = xstrdup(dirname(copy)), *tmp;
     struct stat now;
     int fd, err = 0;

@@ -42,8 +42,7 @@ static const char *mode_name(enum input_mode m)
                              : "csv";
 }
 
-static void entry_hash(const char *path, const struct stat *st,
-                       uint64_t h[2])
+static void entry_hash(const char *path, const struct stat *st, uint64_t h[2])
 {
     unsigned char md[32];
     char head[96];
@@ -253,9 +252,9 @@ int journal_add_file(const char *path, const struct stat *st)
 {
     if (J.pending == NULL)
         return 1;
-    fprintf(J.pending, "F %llu %lld %lld.%09ld ", (unsigned long long)st->st_ino,
-            (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-            st->st_mtim.tv_nsec);
+    fprintf(J.pending, "F %llu %lld %lld.%09ld ",
+            (unsigned long long)st->st_ino, (long long)st->st_size,
+            (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
     put_path(J.pending, path);
     fputc('\n', J.pending);
     J.unsynced = 1;

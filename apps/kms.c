@@ -255,8 +255,7 @@ static int key_id_ok(struct kms *k, const char *arn, char *why, size_t len)
     int ok = 1;
 
     if (strncmp(arn, "arn:", 4) != 0 || strstr(arn, ":key/") == NULL) {
-        snprintf(why, len, "KMS answered KeyId \"%.200s\", not a key ARN",
-                 arn);
+        snprintf(why, len, "KMS answered KeyId \"%.200s\", not a key ARN", arn);
         return 0;
     }
     switch (k->check) {

@@ -47,8 +47,8 @@ static int close_output(const struct options *o, FILE *out)
 {
     int ok = fflush(out) == 0;
 
-    if (ok && o->output != NULL && fsync(fileno(out)) != 0 &&
-        errno != EINVAL && errno != EROFS)
+    if (ok && o->output != NULL && fsync(fileno(out)) != 0 && errno != EINVAL &&
+        errno != EROFS)
         ok = 0; /* EINVAL: a device or pipe, nothing to sync */
     if (out != stdout || o->output == NULL)
         ok = fclose(out) == 0 && ok;
@@ -99,8 +99,8 @@ int main(int argc, char **argv)
             io.out_fd = STDOUT_FILENO;
         }
     }
-    if (o.mode == MODE_FILES && (o.progress > 0 ||
-                                 (o.progress < 0 && isatty(STDERR_FILENO))))
+    if (o.mode == MODE_FILES &&
+        (o.progress > 0 || (o.progress < 0 && isatty(STDERR_FILENO))))
         files_count_start(&o);
     progress_start(&o);
 

@@ -40,16 +40,20 @@ static const char help_text[] =
     "                            for an alias, the ARN of the first success,\n"
     "                            which every later answer must repeat (and,\n"
     "                            for an alias ARN, in its region and account)\n"
-    "    --from KEY              SourceKeyId: required for asymmetric sources;\n"
-    "                            for symmetric ones a guard: KMS refuses blobs\n"
+    "    --from KEY              SourceKeyId: required for asymmetric "
+    "sources;\n"
+    "                            for symmetric ones a guard: KMS refuses "
+    "blobs\n"
     "                            not under KEY (IncorrectKeyException)\n"
     "    --from-context CTX      SourceEncryptionContext of every record:\n"
     "                            k1=v1,k2=v2 (AWS CLI shorthand) or JSON\n"
-    "    --to-context CTX        DestinationEncryptionContext of every record;\n"
+    "    --to-context CTX        DestinationEncryptionContext of every "
+    "record;\n"
     "                            default: the source context (rotation keeps\n"
     "                            the context; '{}' drops it). Unlike\n"
     "                            `aws kms re-encrypt`, whose default is none\n"
-    "    --from-algorithm ALG    SourceEncryptionAlgorithm: SYMMETRIC_DEFAULT,\n"
+    "    --from-algorithm ALG    SourceEncryptionAlgorithm: "
+    "SYMMETRIC_DEFAULT,\n"
     "                            RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE\n"
     "    --to-algorithm ALG      DestinationEncryptionAlgorithm (same values)\n"
     "    --grant-token T         a grant token; repeat for more (at most 10)\n"
@@ -83,28 +87,34 @@ static const char help_text[] =
     "    --include GLOB          with PATH...: only files whose name matches\n"
     "                            GLOB (fnmatch; a GLOB with '/' matches the\n"
     "                            path under the directory given); repeatable\n"
-    "    --out-dir DIR           with PATH...: write a mirrored tree under DIR\n"
+    "    --out-dir DIR           with PATH...: write a mirrored tree under "
+    "DIR\n"
     "                            (directory arguments' contents, files by\n"
     "                            name) and leave the inputs untouched\n"
-    "    --lines                 one base64 CiphertextBlob per line; line i of\n"
+    "    --lines                 one base64 CiphertextBlob per line; line i "
+    "of\n"
     "                            the output answers line i of the input,\n"
     "                            whatever --jobs; blank lines pass through\n"
     "    --jsonl FIELD           JSON Lines; member FIELD (a dotted path for\n"
     "                            nested members) holds the base64 blob and is\n"
     "                            replaced; the other members are kept, in\n"
     "                            order (the line is written back compactly)\n"
-    "    --context-field FIELD   with --jsonl: member holding the record's own\n"
+    "    --context-field FIELD   with --jsonl: member holding the record's "
+    "own\n"
     "                            encryption context (an object of strings),\n"
     "                            used as source and destination context\n"
     "                            unless --to-context is given\n"
     "    --csv COLUMN            CSV (RFC 4180, header row); the named column\n"
-    "                            holds the base64 blob and is replaced. Fields\n"
-    "                            are quoted where RFC 4180 requires; rows left\n"
+    "                            holds the base64 blob and is replaced. "
+    "Fields\n"
+    "                            are quoted where RFC 4180 requires; rows "
+    "left\n"
     "                            unchanged are copied byte for byte\n"
     "    --context-column COL    with --csv: column holding the record's\n"
     "                            context as JSON (as --context-field)\n"
     "    --input FILE            record modes: read FILE, not stdin\n"
-    "    --output FILE           record modes: write FILE, not stdout. A rerun\n"
+    "    --output FILE           record modes: write FILE, not stdout. A "
+    "rerun\n"
     "                            with the same arguments resumes after the\n"
     "                            last complete record of FILE\n"
     "    --no-resume             record modes: start FILE afresh\n"
@@ -129,7 +139,8 @@ static const char help_text[] =
     "    --dry-run               send every request with DryRun: permissions\n"
     "                            are checked, nothing changes, nothing is\n"
     "                            written; reports what would have moved\n"
-    "    --errors FILE           one JSON line per failed record: record (path\n"
+    "    --errors FILE           one JSON line per failed record: record "
+    "(path\n"
     "                            or line), error_type, message, request_id\n"
     "    kill -9, a power cut or a full disk leave every file with its old or\n"
     "    its new blob, never a torn or empty one; rerun the same command.\n"
@@ -157,7 +168,8 @@ static const char help_text[] =
     "    kms-rotate --to alias/new --lines --rate 500 < old.b64 > new.b64\n"
     "    kms-rotate --to alias/new --jsonl key.wrapped --context-field ctx \\\n"
     "        --input rows.jsonl --output rows.new.jsonl\n"
-    "    kms-rotate --to arn:aws:kms:eu-west-1:111122223333:key/1234abcd-... \\\n"
+    "    kms-rotate --to arn:aws:kms:eu-west-1:111122223333:key/1234abcd-... "
+    "\\\n"
     "        --csv wrapped_key --context-column ctx --input t.csv "
     "--output n.csv\n"
     "    rdd.pipe(\"kms-rotate --lines --to alias/new --rate 250\")  # Spark\n";
@@ -338,15 +350,13 @@ static int check_combinations(struct options *o)
             return bad("--no-resume is for record modes%s", "");
     } else {
         if (o->n_includes > 0 || o->out_dir)
-            return bad("--include and --out-dir are for PATH... inputs%s",
-                       "");
+            return bad("--include and --out-dir are for PATH... inputs%s", "");
         if (o->journal && !o->output)
             return bad("--journal with --lines, --jsonl or --csv needs "
                        "--output FILE (stdout cannot be resumed)%s",
                        "");
         if (o->input && o->output && strcmp(o->input, o->output) == 0)
-            return bad("--input and --output are the same file (%s)",
-                       o->input);
+            return bad("--input and --output are the same file (%s)", o->input);
     }
     if (o->context_field && o->mode != MODE_JSONL && o->mode != MODE_CSV)
         return bad("--context-field/--context-column need --jsonl or "
@@ -472,8 +482,8 @@ int options_parse(int argc, char **argv, struct options *o, int *exit_now)
 
             errno = 0;
             o->rate = strtod(optarg, &end);
-            if (errno != 0 || end == optarg || *end != '\0' ||
-                !(o->rate > 0) || !isfinite(o->rate) || o->rate > 1e7)
+            if (errno != 0 || end == optarg || *end != '\0' || !(o->rate > 0) ||
+                !isfinite(o->rate) || o->rate > 1e7)
                 return bad("--rate %s: requests per second, a number > 0",
                            optarg);
             break;

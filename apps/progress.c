@@ -84,16 +84,16 @@ void errors_report(const struct record *r)
     }
     if (opts == NULL || !opts->quiet) {
         if (r->path == NULL)
-            snprintf(where, sizeof(where), "line %llu: ",
-                     (unsigned long long)r->lineno);
+            snprintf(where, sizeof(where),
+                     "line %llu: ", (unsigned long long)r->lineno);
         else
             where[0] = '\0';
         if (r->request_id[0] != '\0')
             msg("%s%s%s%s: %s (request id %s); left unchanged",
                 r->path ? r->path : "", r->path ? ": " : "", where,
                 r->error_type, r->error_msg, r->request_id);
-        else if (r->path != NULL && strncmp(r->error_msg, r->path,
-                                            strlen(r->path)) == 0)
+        else if (r->path != NULL &&
+                 strncmp(r->error_msg, r->path, strlen(r->path)) == 0)
             msg("%s: %s; left unchanged", r->error_type, r->error_msg);
         else
             msg("%s%s%s%s: %s; left unchanged", r->path ? r->path : "",
@@ -109,7 +109,8 @@ void errors_close(void)
     errors_file = NULL;
 }
 
-/* ---- the progress line ----------------------------------------------------- */
+/* ---- the progress line -----------------------------------------------------
+ */
 
 #define RATE_WINDOW 5 /* seconds of history for "rate now" */
 
@@ -147,29 +148,25 @@ static void print_progress(double *hist_t, uint64_t *hist_n, int *hist_i)
     avg = el > 0 ? (double)finished / el : 0;
     old = (*hist_i + 1) % RATE_WINDOW;
     dt = now - hist_t[old];
-    cur = hist_t[old] > 0 && dt > 0
-              ? (double)(finished - hist_n[old]) / dt
-              : avg;
+    cur =
+        hist_t[old] > 0 && dt > 0 ? (double)(finished - hist_n[old]) / dt : avg;
     *hist_i = (*hist_i + 1) % RATE_WINDOW;
     hist_t[*hist_i] = now;
     hist_n[*hist_i] = finished;
     if (s.total_known) {
-        uint64_t left = s.total > finished + s.skipped
-                            ? s.total - finished - s.skipped
-                            : 0;
+        uint64_t left =
+            s.total > finished + s.skipped ? s.total - finished - s.skipped : 0;
 
-        snprintf(total, sizeof(total), "/%llu (%.1f%%)",
-                 (unsigned long long)s.total,
-                 s.total ? 100.0 * (double)(finished + s.skipped) /
-                               (double)s.total
-                         : 100.0);
+        snprintf(
+            total, sizeof(total), "/%llu (%.1f%%)", (unsigned long long)s.total,
+            s.total ? 100.0 * (double)(finished + s.skipped) / (double)s.total
+                    : 100.0);
         if (cur > 0)
             eta = (double)left / cur;
     } else if (s.bytes_total > 0) {
         double frac = (double)s.bytes_read / (double)s.bytes_total;
 
-        snprintf(total, sizeof(total), " (%.1f%% of the input)",
-                 100.0 * frac);
+        snprintf(total, sizeof(total), " (%.1f%% of the input)", 100.0 * frac);
         if (frac > 0 && frac <= 1)
             eta = el * (1 - frac) / frac;
     } else {
@@ -237,7 +234,8 @@ void progress_stop(void)
     progress_on = 0;
 }
 
-/* ---- the summary ----------------------------------------------------------- */
+/* ---- the summary -----------------------------------------------------------
+ */
 
 void summary_print(const struct options *o)
 {
@@ -252,8 +250,7 @@ void summary_print(const struct options *o)
     if (g_stats.n_types > 0) {
         fputs(" (", stderr);
         for (i = 0; i < g_stats.n_types; i++)
-            fprintf(stderr, "%s%s %llu", i ? ", " : "",
-                    g_stats.by_type[i].type,
+            fprintf(stderr, "%s%s %llu", i ? ", " : "", g_stats.by_type[i].type,
                     (unsigned long long)g_stats.by_type[i].n);
         fputs(")", stderr);
     }

@@ -209,8 +209,7 @@ static void parse_jsonl(struct rec_reader *rr, struct record *r)
         die_oom();
     root = json_tokener_parse_ex(tok, r->raw, (int)r->raw_len);
     off = json_tokener_get_parse_end(tok);
-    if (root == NULL ||
-        json_tokener_get_error(tok) != json_tokener_success ||
+    if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
         !is_blank(r->raw + off, r->raw_len - off)) {
         record_fail(r, "NotJson", "line %llu is not one JSON value",
                     (unsigned long long)r->lineno);
@@ -230,8 +229,8 @@ static void parse_jsonl(struct rec_reader *rr, struct record *r)
     r->parsed = j;
     r->parsed_kind = PARSED_JSONL;
     v = walk(root, rr->field_path, rr->n_field, &parent);
-    snprintf(what, sizeof(what), "line %llu: %s",
-             (unsigned long long)r->lineno, o->field);
+    snprintf(what, sizeof(what), "line %llu: %s", (unsigned long long)r->lineno,
+             o->field);
     if (v == NULL) {
         record_fail(r, "FieldMissing", "%s: no such member", what);
         return;
@@ -277,7 +276,8 @@ static int next_jsonl_record(struct rec_reader *rr, struct record **out)
     return 1;
 }
 
-/* ---- CSV (libcsv) ---------------------------------------------------------- */
+/* ---- CSV (libcsv) ----------------------------------------------------------
+ */
 
 static void csv_field_cb(void *s, size_t len, void *data)
 {
@@ -492,10 +492,9 @@ static int csv_open_header(struct rec_reader *rr)
     csv_set_space_func(&rr->p, no_space);
     rc = next_csv_raw(rr, &h);
     if (rc <= 0 || h->outcome != OUT_PENDING) {
-        msg("--csv: no header row (%s)",
-            rc < 0    ? "read error"
-            : rc == 0 ? "empty input"
-                      : h->error_msg);
+        msg("--csv: no header row (%s)", rc < 0    ? "read error"
+                                         : rc == 0 ? "empty input"
+                                                   : h->error_msg);
         if (rc > 0)
             record_free(h);
         return 0;
@@ -652,9 +651,8 @@ int records_write(const struct options *o, FILE *out, struct record *r)
             if (i > 0)
                 ok = fputc(',', out) != EOF;
             if (ok)
-                ok = put_csv_field(out, (long)i == r->csv_col
-                                            ? b64
-                                            : row->fields[i]);
+                ok = put_csv_field(out, (long)i == r->csv_col ? b64
+                                                              : row->fields[i]);
         }
         if (ok)
             ok = fputs(raw_eol(r), out) >= 0;

@@ -91,8 +91,8 @@ struct record {
     enum { PARSED_NONE, PARSED_JSONL, PARSED_CSV } parsed_kind;
     long csv_col;       /* CSV: the column replaced */
     uint64_t last_line; /* record modes: its last physical input line */
-    const char *eol;   /* line terminator as read: "\n", "\r\n" or "" */
-    int local_failure; /* failed before any request (why in error_msg) */
+    const char *eol;    /* line terminator as read: "\n", "\r\n" or "" */
+    int local_failure;  /* failed before any request (why in error_msg) */
     /* outcome */
     enum outcome outcome;
     unsigned char *out;
@@ -152,8 +152,8 @@ const char *kms_destination_arn(struct kms *k); /* the pinned ARN or NULL */
 struct stats {
     pthread_mutex_t lock;
     uint64_t read, done, moved, would_move, failed, skipped, passed;
-    uint64_t total;   /* records in all, when known */
-    int total_known;  /* 1 once total is final */
+    uint64_t total;                   /* records in all, when known */
+    int total_known;                  /* 1 once total is final */
     uint64_t bytes_read, bytes_total; /* record modes, regular input */
     uint64_t attempts, throttles, requeues;
     uint64_t stale_tmp_removed;
@@ -162,7 +162,7 @@ struct stats {
     struct type_count {
         char type[96];
         uint64_t n;
-    } *by_type;
+    } * by_type;
     size_t n_types;
 };
 extern struct stats g_stats;
