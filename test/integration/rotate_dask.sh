@@ -40,7 +40,7 @@ for i in 1 2; do
         --name "w$i" >"worker$i.log" 2>&1 &
     WORKERS+=($!)
 done
-trap 'kill "${WORKERS[@]}" $SCHED 2>/dev/null; cleanup' EXIT
+trap 'kill "${WORKERS[@]}" $SCHED 2>/dev/null || true; cleanup' EXIT
 
 "$DASK_PY" - "$WORK/sched.json" "$ROT" in.b64 out.b64 >dask.out 2>dask.err <<'EOF'
 import os, subprocess, sys, time

@@ -91,7 +91,7 @@ check "adaptive storm: all 100 records moved, in order" \
 "$WORK/fastkms" -cert "$WORK/kms/server.pem" -key "$WORK/kms/server.key" \
     -port-file "$WORK/fast.port" -delay 2ms -key-arn "$NEW_ARN" 2>fast.log &
 FAST_PID=$!
-trap 'kill $FAST_PID 2>/dev/null; cleanup' EXIT
+trap 'kill $FAST_PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 50); do [ -s fast.port ] && break; sleep 0.1; done
 [ -s fast.port ] || die "start fastkms"
 python3 -c '
@@ -138,5 +138,54 @@ bad = sum(1 for x, y in zip(a, b) if base64.b64decode(y) != b"\x02" + base64.b64
 assert bad == 0, bad
 EOF
 kill "$FAST_PID" 2>/dev/null || true
+wait "$FAST_PID" 2>/dev/null || true
+
+# ---- the KeyId check, against answers naming another key -----------------------------------
+# fastkms answers KeyId OTHER on every 10th request, as a wrong key or a
+# re-pointed alias would.
+OTHER=arn:aws:kms:$KMS_REGION:$KMS_ACCOUNT:key/99999999-8888-7777-6666-555555555555
+start_fast() { # start_fast ARGS...: fastkms on a new port
+    rm -f "$WORK/fast.port"
+    "$WORK/fastkms" -cert "$WORK/kms/server.pem" -key "$WORK/kms/server.key" \
+        -port-file "$WORK/fast.port" -key-arn "$NEW_ARN" -other-arn "$OTHER" \
+        "$@" 2>fast.log &
+    FAST_PID=$!
+    for _ in $(seq 50); do [ -s "$WORK/fast.port" ] && break; sleep 0.1; done
+    [ -s "$WORK/fast.port" ] || die "start fastkms"
+}
+stop_fast() { kill "$FAST_PID" 2>/dev/null || true; wait "$FAST_PID" 2>/dev/null || true; }
+cat >every10.py <<'PY'
+import base64
+a = open("k100.b64").read().split()
+b = open("k.out").read().split()
+assert len(a) == len(b) == 100
+for i, (x, y) in enumerate(zip(a, b)):
+    moved = base64.b64decode(y) == b"\x02" + base64.b64decode(x)
+    assert moved == (i % 10 != 9), i  # the 10th, 20th, ... answers: unchanged
+PY
+start_fast -other-every 10
+head -n 100 big.b64 >k100.b64
+for to in "$NEW_ARN" "${NEW_ARN##*/}" alias/new "arn:aws:kms:$KMS_REGION:$KMS_ACCOUNT:alias/new"; do
+    rc=0
+    "$ROT" --no-progress --to "$to" --endpoint-url "https://localhost:$(cat fast.port)" \
+        --lines --jobs 1 --input k100.b64 --output k.out --no-resume \
+        --errors k.err 2>k.stderr || rc=$?
+    if [ "$rc" -eq 1 ] && [ "$(grep -c '"error_type":"WrongKeyId"' k.err)" = 10 ] &&
+        python3 every10.py; then
+        ok "KeyId check, --to $to: the 10 answers naming another key fail (WrongKeyId), lines unchanged"
+    else
+        not_ok "KeyId check, --to $to (exit $rc)"; tail -n 5 k.stderr | sed 's/^/#   /'
+    fi
+done
+stop_fast
+# An alias ARN names its account: answers from another account are refused.
+start_fast
+rc=0
+"$ROT" --no-progress --to "arn:aws:kms:$KMS_REGION:444455556666:alias/new" \
+    --endpoint-url "https://localhost:$(cat fast.port)" --lines --jobs 4 \
+    --input k100.b64 --output k.out --no-resume --errors k.err 2>k.stderr || rc=$?
+check "KeyId check: an alias ARN in account 444455556666 refuses keys of $KMS_ACCOUNT" \
+    bash -c "[ $rc -eq 1 ] && [ \$(grep -c WrongKeyId k.err) = 100 ] && cmp -s k100.b64 k.out"
+stop_fast
 
 finish

@@ -9,7 +9,7 @@
 // test and the bench (bench/rotate/), never for correctness of KMS itself.
 //
 //	fastkms -cert server.pem -key server.key -port-file F [-delay 5ms]
-//	        [-key-arn ARN] [-throttle-every N]
+//	        [-key-arn ARN] [-throttle-every N] [-other-arn ARN -other-every N]
 //
 // GET /_stats answers {"requests": N, "throttled": M}.
 package main
@@ -49,6 +49,9 @@ func main() {
 		"KeyId and SourceKeyId of every answer")
 	throttleEvery := flag.Int64("throttle-every", 0,
 		"answer every Nth request with ThrottlingException (0: never)")
+	otherArn := flag.String("other-arn", "", "KeyId of every -other-every'th answer")
+	otherEvery := flag.Int64("other-every", 0,
+		"answer every Nth request with KeyId -other-arn (0: never), as a wrong key would")
 	flag.Parse()
 
 	pair, err := tls.LoadX509KeyPair(*cert, *key)
@@ -91,10 +94,14 @@ func main() {
 			return
 		}
 		out := append([]byte{2}, req.CiphertextBlob...)
+		arn := *keyArn
+		if *otherEvery > 0 && n%*otherEvery == 0 {
+			arn = *otherArn
+		}
 		fmt.Fprintf(w, `{"CiphertextBlob":"%s","KeyId":"%s","SourceKeyId":"%s",`+
 			`"SourceEncryptionAlgorithm":"SYMMETRIC_DEFAULT",`+
 			`"DestinationEncryptionAlgorithm":"SYMMETRIC_DEFAULT"}`,
-			base64.StdEncoding.EncodeToString(out), *keyArn, *keyArn)
+			base64.StdEncoding.EncodeToString(out), arn, arn)
 	})
 	srv := &http.Server{
 		Handler:   mux,
