@@ -11,7 +11,8 @@
 //	fastkms -cert server.pem -key server.key -port-file F [-delay 5ms]
 //	        [-key-arn ARN] [-throttle-every N] [-other-arn ARN -other-every N]
 //
-// GET /_stats answers {"requests": N, "throttled": M}.
+// GET /_stats answers {"requests": N, "throttled": M, "connections": C}
+// (C: TCP connections accepted).
 package main
 
 import (
@@ -33,6 +34,7 @@ import (
 var (
 	requests  atomic.Int64
 	throttled atomic.Int64
+	conns     atomic.Int64
 )
 
 type reencryptReq struct {
@@ -65,8 +67,8 @@ func main() {
 	port := ln.Addr().(*net.TCPAddr).Port
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_stats", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "{\"requests\": %d, \"throttled\": %d}\n",
-			requests.Load(), throttled.Load())
+		fmt.Fprintf(w, "{\"requests\": %d, \"throttled\": %d, \"connections\": %d}\n",
+			requests.Load(), throttled.Load(), conns.Load())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		n := requests.Add(1)
@@ -109,6 +111,11 @@ func main() {
 		// HTTP/1.1 only, as the provider speaks it.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:     log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		},
 	}
 	if *portFile != "" {
 		if err := os.WriteFile(*portFile, []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
