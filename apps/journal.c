@@ -307,6 +307,7 @@ void journal_close(void)
     if (J.fd >= 0)
         close(J.fd);
     free(J.set);
+    memset(&J, 0, sizeof(J));
     J.fd = -1;
 }
 

@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     struct options o;
     struct pool_io io;
     FILE *in = NULL;
-    int rc, exit_now = 0, status;
+    int rc, exit_now = 0, status = EXIT_USAGE;
 
     rc = options_parse(argc, argv, &o, &exit_now);
     if (rc != 0 || exit_now) {
@@ -77,22 +77,22 @@ int main(int argc, char **argv)
 
     /* Everything that can be checked before the first request. */
     if (!errors_open(o.errors) || !journal_open(&o))
-        return EXIT_USAGE;
+        goto out;
     if (o.mode == MODE_FILES) {
         io.fw = files_open(&o);
     } else {
         if ((in = open_input(&o)) == NULL)
-            return EXIT_USAGE;
+            goto out;
         if ((io.rr = records_open(&o, in)) == NULL)
-            return EXIT_USAGE;
+            goto out;
     }
     if ((io.kms = kms_open(&o)) == NULL)
-        return EXIT_USAGE;
+        goto out;
     if (o.mode != MODE_FILES && !o.dry_run) {
         if (o.output != NULL) {
             if ((io.out = open_output(&o)) == NULL ||
                 !resume_point(&o, io.out, &io.resume))
-                return EXIT_USAGE;
+                goto out;
             io.out_fd = fileno(io.out);
         } else {
             io.out = stdout;
@@ -110,6 +110,7 @@ int main(int argc, char **argv)
     files_count_join();
     if (io.out != NULL && !close_output(&o, io.out))
         rc = -1;
+    io.out = NULL;
     journal_close();
     errors_close();
     summary_print(&o);
@@ -121,6 +122,11 @@ int main(int argc, char **argv)
     status = rc != 0 || io.read_error ? EXIT_ABORTED
              : g_stats.failed > 0     ? EXIT_SOME_FAILED
                                       : EXIT_ALL_MOVED;
+out:
+    if (io.out != NULL && io.out != stdout)
+        fclose(io.out);
+    journal_close();
+    errors_close();
     if (io.fw != NULL)
         files_close(io.fw);
     if (io.rr != NULL)
@@ -129,5 +135,6 @@ int main(int argc, char **argv)
         fclose(in);
     kms_close(io.kms);
     options_free(&o);
+    free(g_stats.by_type);
     return status;
 }

@@ -555,12 +555,11 @@ int pool_run(struct pool_io *io)
         pthread_join(tids[i], NULL);
     pthread_join(writer, &wret);
     free(tids);
+    /* After an abort: what was read and not written. Records in the FIFO
+     * are in the window too. */
+    for (i = 0; (uint64_t)i < P.wsize; i++)
+        records_release(P.window[i]);
     free(P.window);
     free(P.heap);
-    while (P.head != NULL) { /* only after an abort */
-        r = P.head;
-        P.head = r->next;
-        records_release(r);
-    }
     return wret != NULL && !P.aborted ? 0 : -1;
 }
