@@ -134,7 +134,7 @@ static int next_line_record(struct rec_reader *rr, struct record **out)
         return rc;
     r = new_record(rr, rr->line, len);
     r->eol = chomp(r->raw, &r->raw_len);
-    snprintf(what, sizeof(what), "line %llu", (unsigned long long)r->lineno);
+    snprintf(what, sizeof(what), "the line");
     if (is_blank(r->raw, r->raw_len))
         r->outcome = OUT_PASS;
     else
@@ -211,16 +211,14 @@ static void parse_jsonl(struct rec_reader *rr, struct record *r)
     off = json_tokener_get_parse_end(tok);
     if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
         !is_blank(r->raw + off, r->raw_len - off)) {
-        record_fail(r, "NotJson", "line %llu is not one JSON value",
-                    (unsigned long long)r->lineno);
+        record_fail(r, "NotJson", "not one JSON value");
         json_object_put(root);
         json_tokener_free(tok);
         return;
     }
     json_tokener_free(tok);
     if (!json_object_is_type(root, json_type_object)) {
-        record_fail(r, "NotAnObject", "line %llu is JSON but not an object",
-                    (unsigned long long)r->lineno);
+        record_fail(r, "NotAnObject", "JSON, but not an object");
         json_object_put(root);
         return;
     }
@@ -229,8 +227,7 @@ static void parse_jsonl(struct rec_reader *rr, struct record *r)
     r->parsed = j;
     r->parsed_kind = PARSED_JSONL;
     v = walk(root, rr->field_path, rr->n_field, &parent);
-    snprintf(what, sizeof(what), "line %llu: %s", (unsigned long long)r->lineno,
-             o->field);
+    snprintf(what, sizeof(what), "member %s", o->field);
     if (v == NULL) {
         record_fail(r, "FieldMissing", "%s: no such member", what);
         return;
@@ -249,9 +246,8 @@ static void parse_jsonl(struct rec_reader *rr, struct record *r)
 
         if (c == NULL || (r->src_ctx = context_json(c)) == NULL) {
             record_fail(r, "BadContext",
-                        "line %llu: %s is missing or not an object of "
-                        "strings",
-                        (unsigned long long)r->lineno, o->context_field);
+                        "member %s is missing or not an object of strings",
+                        o->context_field);
             return;
         }
         r->dst_ctx = xstrdup(r->src_ctx);
@@ -453,13 +449,11 @@ static int next_csv_record(struct rec_reader *rr, struct record **out)
     r->csv_col = rr->col;
     if ((long)row->n <= rr->col ||
         (rr->ctx_col >= 0 && (long)row->n <= rr->ctx_col)) {
-        record_fail(r, "ColumnMissing",
-                    "line %llu: %zu fields, fewer than the header's",
-                    (unsigned long long)r->lineno, row->n);
+        record_fail(r, "ColumnMissing", "%zu fields, fewer than the header's",
+                    row->n);
         return 1;
     }
-    snprintf(what, sizeof(what), "line %llu: column %s",
-             (unsigned long long)r->lineno, o->field);
+    snprintf(what, sizeof(what), "column %s", o->field);
     if (!take_blob(r, what, row->fields[rr->col], strlen(row->fields[rr->col])))
         return 1;
     if (rr->ctx_col >= 0) {
@@ -469,9 +463,8 @@ static int next_csv_record(struct rec_reader *rr, struct record **out)
         json_object_put(c);
         if (r->src_ctx == NULL) {
             record_fail(r, "BadContext",
-                        "line %llu: column %s is not a JSON object of "
-                        "strings",
-                        (unsigned long long)r->lineno, o->context_field);
+                        "column %s is not a JSON object of strings",
+                        o->context_field);
             return 1;
         }
         r->dst_ctx = xstrdup(r->src_ctx);

@@ -71,6 +71,18 @@ check "--lines --jobs 2000: 2000 worker threads on one key" \
 check "--lines --jobs 2000: every line decrypts, in order" \
     "${H[@]}" check-lines j2000.out "$NEW_ARN" --ctx "$IT"
 
+# ---- progress ---------------------------------------------------------------------------
+head -n 75 plain.b64 >p75.b64
+"$ROT" --progress --to alias/new --from-context Dept=IT --lines --rate 25 \
+    --input p75.b64 --output prog.out 2>prog.err || true
+check "--progress: a line a second on stderr (done, rate now and avg, ETA, failures, throttles)" \
+    bash -c "[ \$(grep -Ec '^kms-rotate: [0-9]+ \(.*of the input\) done, [0-9]+/s now, [0-9]+/s avg, ETA [0-9?]+s?, failed 0, throttles 0, re-queued 0' prog.err) -ge 2 ]"
+check "a summary always, progress or not" grep -q '^kms-rotate: moved 75, failed 0' prog.err
+script -qec "'$ROT' --to alias/new --from-context Dept=IT --rate 2 tree/d03 tree/d04 </dev/null" \
+    /dev/null >tty.out 2>&1 || true
+check "progress by default on a terminal: redrawn in place, with the total (files/6)" \
+    grep -aq $'\r\033\[Kkms-rotate: [0-9]*/6 (' tty.out
+
 # ---- the four key forms and a kms: URI --------------------------------------------
 head -n 5 plain.b64 >five.b64
 for to in "$NEW_ID" "$NEW_ARN" alias/new "arn:aws:kms:$KMS_REGION:$KMS_ACCOUNT:alias/new" \
