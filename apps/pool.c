@@ -356,7 +356,10 @@ static void *writer_main(void *arg)
         if (r != NULL) {
             P.window[P.next_write % P.wsize] = NULL;
             P.next_write++;
-            pthread_cond_signal(&P.space_cv);
+            /* The reader sleeps on a full window; wake it once half of it
+             * is free, not for every record. */
+            if (P.next_seq - P.next_write == P.wsize / 2)
+                pthread_cond_signal(&P.space_cv);
             pthread_mutex_unlock(&P.lock);
             ok = emit(ws, r);
             records_release(r);
