@@ -217,7 +217,8 @@ table=$(cat <<EOF
 \`bash bench/rotate/run.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(uname -m)); $RECORDS
 base64 blobs, concurrency $JOBS everywhere, against fastkms (Go net/http,
 TLS, keep-alive) answering each ReEncrypt after $DELAY. Load average before
-$load_before, after $load_after; other processes above 5% CPU at the start:
+$load_before, after $load_after (the CLI step's own processes count in
+it); other processes above 5% CPU at the start:
 ${others:-none}. Figures are medians of $ROUNDS rounds (the CLI: one sample).
 
 | client | records | wall s | records/s | client CPU s per 1,000 records |
