@@ -6,8 +6,8 @@
 #include "base/fork.h"
 
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
-static struct kmsre_mutex *mutexes;       /* newest first */
-static struct kmsre_fork_hook *hooks;     /* newest first */
+static struct kmsre_mutex *mutexes;   /* newest first */
+static struct kmsre_fork_hook *hooks; /* newest first */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static struct kmsre_mutex *oldest_mutex(void)

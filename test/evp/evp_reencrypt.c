@@ -256,8 +256,7 @@ static EVP_PKEY *key_from_data_in(const char *key_id, const char *region,
     OSSL_PARAM params[4];
     size_t n = 0;
 
-    params[n++] =
-        OSSL_PARAM_construct_utf8_string("key-id", (char *)key_id, 0);
+    params[n++] = OSSL_PARAM_construct_utf8_string("key-id", (char *)key_id, 0);
     if (region != NULL)
         params[n++] =
             OSSL_PARAM_construct_utf8_string("region", (char *)region, 0);
