@@ -39,35 +39,6 @@ struct kms_worker {
     unsigned char buf[KMSRE_MAX_CIPHERTEXT];
 };
 
-/* The SDKs' throttling error codes (standard mode), as the provider's
- * README lists them. */
-static const char *const throttling_codes[] = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    NULL};
-
-int kms_is_throttling(const char *type)
-{
-    const char *const *p;
-
-    for (p = throttling_codes; *p != NULL; p++)
-        if (strcmp(*p, type) == 0)
-            return 1;
-    return 0;
-}
-
 /* The last error on this thread's queue with its text, then an empty
  * queue. */
 static void take_errors(char *buf, size_t len)
@@ -303,7 +274,7 @@ static void add_param(OSSL_PARAM *p, size_t *n, const char *name,
 enum kms_result kms_reencrypt(struct kms_worker *w, struct record *r)
 {
     const struct options *o = w->k->o;
-    OSSL_PARAM p[10], got[6];
+    OSSL_PARAM p[10], got[7];
     size_t n = 0, len = sizeof(w->buf);
     const char *src_ctx = r->src_ctx ? r->src_ctx : o->from_context;
     /* The destination context defaults to the source's: rotating a key
@@ -312,7 +283,7 @@ enum kms_result kms_reencrypt(struct kms_worker *w, struct record *r)
     const char *dst_ctx = o->to_context ? o->to_context
                           : r->dst_ctx  ? r->dst_ctx
                                         : o->from_context;
-    char arn[ARN_MAX] = "", why[512];
+    char arn[ARN_MAX] = "", why[512], class[16] = "";
     int ok;
 
     r->error_type[0] = r->error_msg[0] = r->request_id[0] = '\0';
@@ -345,14 +316,16 @@ enum kms_result kms_reencrypt(struct kms_worker *w, struct record *r)
         KMSRE_PARAM_ERROR_MESSAGE, r->error_msg, sizeof(r->error_msg));
     got[3] = OSSL_PARAM_construct_int(KMSRE_PARAM_ATTEMPTS, &r->attempts);
     got[4] = OSSL_PARAM_construct_int(KMSRE_PARAM_THROTTLES, &r->throttles);
-    got[5] = OSSL_PARAM_construct_end();
+    got[5] = OSSL_PARAM_construct_utf8_string(KMSRE_PARAM_ERROR_CLASS, class,
+                                              sizeof(class));
+    got[6] = OSSL_PARAM_construct_end();
     if (EVP_PKEY_CTX_get_params(w->ctx, got) <= 0)
         ERR_clear_error(); /* untouched: no request was sent */
     if (!ok) {
         if (o->dry_run &&
             strcmp(r->error_type, "DryRunOperationException") == 0)
             return KMS_WOULD_MOVE;
-        if (kms_is_throttling(r->error_type))
+        if (strcmp(class, "throttling") == 0)
             return KMS_THROTTLED;
         if (r->error_type[0] == '\0') {
             /* No KMS answer (transport, local check): the provider's

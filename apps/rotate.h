@@ -145,7 +145,6 @@ void kms_worker_free(struct kms_worker *w);
 enum kms_result { KMS_OK, KMS_WOULD_MOVE, KMS_THROTTLED, KMS_FAILED };
 /* One ReEncrypt of r->blob; fills r->out or r->error_*, r->attempts... */
 enum kms_result kms_reencrypt(struct kms_worker *w, struct record *r);
-int kms_is_throttling(const char *error_type);
 const char *kms_destination_arn(struct kms *k); /* the pinned ARN or NULL */
 
 /* ---- progress.c ---- */

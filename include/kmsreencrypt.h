@@ -68,6 +68,11 @@
  *  error-message   KMS's message for that error
  *  attempts        requests sent (integer), retries included
  *  throttles       of those, how many KMS throttled (integer)
+ *  error-class     after a failure, whether the same call may succeed
+ *                  later: "throttling" (slow down, then retry),
+ *                  "transient" (5xx, timeout, lost connection: retry
+ *                  later) or "permanent" (fix the request, the key or
+ *                  the configuration); "" after a success
  */
 #define KMSRE_PARAM_SOURCE_KEY_ID "source-key-id"
 #define KMSRE_PARAM_DESTINATION_KEY_ID "destination-key-id"
@@ -85,6 +90,7 @@
 #define KMSRE_PARAM_ERROR_MESSAGE "error-message"
 #define KMSRE_PARAM_ATTEMPTS "attempts"
 #define KMSRE_PARAM_THROTTLES "throttles"
+#define KMSRE_PARAM_ERROR_CLASS "error-class"
 
 /* Largest CiphertextBlob KMS accepts or returns (bytes); also the answer of
  * EVP_PKEY_get_size() and of the size query. */

@@ -87,6 +87,7 @@ static const struct reenc_param reenc_params[] = {
     {KMSRE_PARAM_ERROR_MESSAGE, NOT_SET, 0, GET_REPORT_TEXT, REP(kms.message)},
     {KMSRE_PARAM_ATTEMPTS, NOT_SET, 0, GET_REPORT_INT, REP(attempts)},
     {KMSRE_PARAM_THROTTLES, NOT_SET, 0, GET_REPORT_INT, REP(throttles)},
+    {KMSRE_PARAM_ERROR_CLASS, NOT_SET, 0, GET_REPORT_TEXT, REP(error_class)},
 };
 
 #define N_PARAMS (sizeof(reenc_params) / sizeof(reenc_params[0]))

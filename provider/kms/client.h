@@ -47,6 +47,10 @@ struct kmsre_call_report {
     struct kmsre_kms_error kms; /* type and message when KMS refused */
     int attempts;               /* requests sent, the first included */
     int throttles;              /* of which KMS throttled */
+    /* After a failure, whether trying the same call later may help:
+     * "throttling", "transient" (5xx, timeouts, lost connections) or
+     * "permanent"; "" after a success. */
+    char error_class[16];
 };
 
 /* The configuration is copied. libctx: where SHA-256, HMAC and random

@@ -187,16 +187,33 @@ static int attempt_once(struct kmsre_kms_client *c, struct kmsre_kms_session *s,
     return expired;
 }
 
-/* The call's outcome for the caller: the report, and err for a failure. */
+static const char *failure_class(enum kmsre_failure f)
+{
+    switch (f) {
+    case KMSRE_FAILURE_THROTTLE:
+        return "throttling";
+    case KMSRE_FAILURE_TRANSIENT:
+    case KMSRE_FAILURE_TIMEOUT:
+        return "transient";
+    default:
+        return "permanent";
+    }
+}
+
+/* The call's outcome for the caller: the report, and err for a failure.
+ * f: how the last attempt was classified. */
 static enum kmsre_status finish(const struct kmsre_kms_session *s,
                                 const char *op, const struct attempt *a,
-                                int attempts, struct kmsre_call_report *report,
+                                enum kmsre_failure f, int attempts,
+                                struct kmsre_call_report *report,
                                 struct kmsre_err *err)
 {
     char after[32] = "";
 
     snprintf(report->request_id, sizeof(report->request_id), "%s",
              a->request_id);
+    snprintf(report->error_class, sizeof(report->error_class), "%s",
+             a->st == KMSRE_OK ? "" : failure_class(f));
     if (a->st == KMSRE_ERR_SERVICE)
         report->kms = a->kms;
     if (a->st == KMSRE_OK)
@@ -226,7 +243,7 @@ enum kmsre_status kmsre_kms_send(struct kmsre_kms_client *c,
                                  struct kmsre_err *err)
 {
     struct attempt a = {0};
-    enum kmsre_failure f;
+    enum kmsre_failure f = KMSRE_FAILURE_NONE;
     double delay;
     int attempt, cost = 0, refreshed = 0;
 
@@ -259,5 +276,5 @@ enum kmsre_status kmsre_kms_send(struct kmsre_kms_client *c,
     }
     if (a.st == KMSRE_OK && s->retry_mode != KMSRE_RETRY_LEGACY)
         kmsre_retry_quota_release(&c->quota, cost);
-    return finish(s, op, &a, attempt, report, err);
+    return finish(s, op, &a, f, attempt, report, err);
 }

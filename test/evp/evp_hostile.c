@@ -215,21 +215,25 @@ struct call_result {
     size_t outlen;
     int attempts; /* the "attempts" gettable param */
     char request_id[128];
-    char error[512];    /* last line of the error queue */
-    size_t error_bytes; /* what the whole queue printed as */
+    char error_class[32]; /* the "error-class" gettable param */
+    char error[512];      /* last line of the error queue */
+    size_t error_bytes;   /* what the whole queue printed as */
     double ms;
 };
 
 static void read_outcome(EVP_PKEY_CTX *ctx, struct call_result *r)
 {
-    OSSL_PARAM got[3];
+    OSSL_PARAM got[4];
 
     r->attempts = -1;
     r->request_id[0] = '\0';
+    snprintf(r->error_class, sizeof(r->error_class), "(unset)");
     got[0] = OSSL_PARAM_construct_int("attempts", &r->attempts);
     got[1] = OSSL_PARAM_construct_utf8_string("request-id", r->request_id,
                                               sizeof(r->request_id));
-    got[2] = OSSL_PARAM_construct_end();
+    got[2] = OSSL_PARAM_construct_utf8_string("error-class", r->error_class,
+                                              sizeof(r->error_class));
+    got[3] = OSSL_PARAM_construct_end();
     ERR_set_mark();
     if (EVP_PKEY_CTX_get_params(ctx, got) <= 0)
         r->attempts = -2;
@@ -331,8 +335,10 @@ static int check_call(const char *what, const char *input, enum want want,
                    r->ms, r->error);
         return 0;
     }
-    test_check(1, "%s: ReEncrypt(%s) failed with a clear error (%.0f ms): %s",
-               what, input, r->ms, r->error);
+    test_check(1,
+               "%s: ReEncrypt(%s) failed with a clear error (error-class %s, "
+               "%.0f ms): %s",
+               what, input, r->error_class, r->ms, r->error);
     return 1;
 }
 

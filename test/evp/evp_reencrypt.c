@@ -315,6 +315,7 @@ struct answer {
     /* The call's outcome, read after success and failure alike. */
     char request_id[128];
     char error_type[128];
+    char error_class[32];
     int attempts;
     int throttles;
 };
@@ -322,15 +323,18 @@ struct answer {
 /* The outcome params; *ans->request_id stays "" when they are untouched. */
 static void read_outcome(EVP_PKEY_CTX *ctx, struct answer *ans)
 {
-    OSSL_PARAM got[5];
+    OSSL_PARAM got[6];
 
+    snprintf(ans->error_class, sizeof(ans->error_class), "(unset)");
     got[0] = OSSL_PARAM_construct_utf8_string("request-id", ans->request_id,
                                               sizeof(ans->request_id));
     got[1] = OSSL_PARAM_construct_utf8_string("error-type", ans->error_type,
                                               sizeof(ans->error_type));
     got[2] = OSSL_PARAM_construct_int("attempts", &ans->attempts);
     got[3] = OSSL_PARAM_construct_int("throttles", &ans->throttles);
-    got[4] = OSSL_PARAM_construct_end();
+    got[4] = OSSL_PARAM_construct_utf8_string("error-class", ans->error_class,
+                                              sizeof(ans->error_class));
+    got[5] = OSSL_PARAM_construct_end();
     ans->attempts = ans->throttles = -1;
     if (EVP_PKEY_CTX_get_params(ctx, got) <= 0)
         ans->attempts = -2;
@@ -409,12 +413,13 @@ static int reencrypt(EVP_PKEY *pkey, const char *context,
     }
     read_outcome(ctx, ans);
     if (ans->request_id[0] == '\0' || ans->error_type[0] != '\0' ||
-        ans->attempts != 1 || ans->throttles != 0) {
+        ans->error_class[0] != '\0' || ans->attempts != 1 ||
+        ans->throttles != 0) {
         snprintf(why, whylen,
                  "outcome after success: request-id \"%s\", error-type "
-                 "\"%s\", attempts %d, throttles %d",
-                 ans->request_id, ans->error_type, ans->attempts,
-                 ans->throttles);
+                 "\"%s\", error-class \"%s\", attempts %d, throttles %d",
+                 ans->request_id, ans->error_type, ans->error_class,
+                 ans->attempts, ans->throttles);
         goto end;
     }
     if (len == 0 || len > size) {
@@ -635,11 +640,13 @@ static void expect_failure(EVP_PKEY *pkey, const char *what,
         test_check(0, "%s: EVP_PKEY_encrypt fails -- it succeeded", what);
     else
         test_check(1, "%s: EVP_PKEY_encrypt fails (%s)", what, why);
-    test_check(strstr(needle, ans.error_type) != NULL &&
-                   ans.error_type[0] != '\0' && ans.request_id[0] != '\0' &&
-                   ans.attempts == 1,
-               "%s: error-type \"%s\", request-id \"%s\", attempts %d", what,
-               ans.error_type, ans.request_id, ans.attempts);
+    test_check(
+        strstr(needle, ans.error_type) != NULL && ans.error_type[0] != '\0' &&
+            ans.request_id[0] != '\0' && ans.attempts == 1 &&
+            strcmp(ans.error_class, "permanent") == 0,
+        "%s: error-type \"%s\", error-class \"%s\", request-id \"%s\", "
+        "attempts %d",
+        what, ans.error_type, ans.error_class, ans.request_id, ans.attempts);
     error_queue_has(needle, what);
 }
 

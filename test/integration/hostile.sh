@@ -157,6 +157,13 @@ within() {
     fi
 }
 
+out_has() { # out_has NAME REGEX: in the program's ok lines
+    if grep -Eq -- "$2" "$WORK/$1.out"; then ok "$1: says /$2/"; else
+        not_ok "$1: no /$2/ in its output"
+        sed 's/^/#   /' "$WORK/$1.out" | head -n 20
+    fi
+}
+
 stderr_has() { # stderr_has NAME REGEX
     if grep -Eq -- "$2" "$WORK/$1.err"; then ok "$1: stderr says /$2/"; else
         not_ok "$1: no /$2/ in stderr"
@@ -230,6 +237,7 @@ stop_server
 start_server mid-body-always close-mid-body
 evp mid-body-always AWS_MAX_ATTEMPTS=3 -- -x fail
 stderr_has mid-body-always 'KMS request failed.*after 3 attempts'
+out_has mid-body-always 'error-class transient'
 check "mid-body-always: the server saw exactly 3 attempts" \
     [ "$(count mid-body-always 'input=INPUT-1 cut-mid-body$')" = 3 ]
 within mid-body-always 0 6000
@@ -253,6 +261,7 @@ make_cnf never request-timeout-ms=1000 connect-timeout-ms=1000 max-attempts=2
 start_server never-answer never-answer
 evp never-answer -- -c "$WORK/never.cnf" -x fail
 stderr_has never-answer 'KMS request failed.*([Tt]imed? ?out|[Tt]imeout)'
+out_has never-answer 'error-class transient'
 check "never-answer: the server got 2 requests (max-attempts=2), answered none" \
     [ "$(count never-answer 'unanswered$'):$(count never-answer ' answered$')" = 2:0 ]
 within never-answer 1800 5000
@@ -374,6 +383,7 @@ else
         [ "$PROG_RC" -eq 0 ]
     trust_run trust-env AWS_CA_BUNDLE="$WORK/other/ca.pem" -- -n 1 -x fail
     stderr_has trust-env 'KMS request failed.*(certificate|SSL)'
+    out_has trust-env 'error-class permanent'
     make_cnf trust "ca-bundle = $WORK/other/ca.pem"
     trust_run trust-cnf -- -c "$WORK/trust.cnf" -n 1 -x fail
     stderr_has trust-cnf 'KMS request failed.*(certificate|SSL)'
