@@ -42,39 +42,48 @@ elapsed() { echo "$((SECONDS - $1)) s"; }
 
 # The URIs of the `deb` entries of apt's sources, in apt's order: the
 # one-line format (sources.list, *.list) and deb822 (*.sources), disabled
-# entries left out.
+# entries left out. APT_ETC: apt's configuration directory.
+APT_ETC=${APT_ETC:-/etc/apt}
 apt_deb_uris() {
     local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "$APT_ETC/sources.list" "$APT_ETC"/sources.list.d/*; do
         [ -f "$f" ] || continue
-        # deb [opt=val ...] URI SUITE COMPONENT...
-        sed -e 's/#.*//' "$f" | awk '$1 == "deb" {
-            i = 2
-            if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-            if (i <= NF) print $i }'
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        # Stanzas separated by blank lines; fields are case-insensitive.
-        awk 'function flush() {
-                if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled !~ /^(no|false)$/)
-                    { n = split(uris, u, /[ \t]+/); for (k = 1; k <= n; k++) if (u[k] != "") print u[k] }
-                types = ""; uris = ""; enabled = "" }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            { line = $0; field = tolower(line); sub(/:.*/, "", field)
-              value = line; sub(/^[^:]*:[ \t]*/, "", value); sub(/[ \t]+$/, "", value)
-              if (field == "types") types = value
-              else if (field == "uris") uris = value
-              else if (field == "enabled") enabled = tolower(value) }
-            END { flush() }' "$f"
+        case $f in
+        */sources.list | *.list)
+            # deb [opt=val ...] URI SUITE COMPONENT...
+            sed -e 's/#.*//' "$f" | awk '$1 == "deb" {
+                i = 2
+                if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                if (i <= NF) print $i }' ;;
+        *.sources)
+            # Stanzas separated by blank lines; field names in any case.
+            awk 'function flush() {
+                    if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled !~ /^(no|false)$/) {
+                        n = split(uris, u, /[ \t]+/)
+                        for (k = 1; k <= n; k++) if (u[k] != "") print u[k]
+                    }
+                    types = ""; uris = ""; enabled = "" }
+                /^[ \t]*#/ { next }
+                /^[ \t]*$/ { flush(); next }
+                /^[ \t]/ { if (field == "uris") uris = uris " " $0; next }
+                { field = tolower($0); sub(/:.*/, "", field)
+                  value = $0; sub(/^[^:]*:[ \t]*/, "", value); sub(/[ \t]+$/, "", value)
+                  if (field == "types") types = value
+                  else if (field == "uris") uris = value
+                  else if (field == "enabled") enabled = tolower(value) }
+                END { flush() }' "$f" ;;
+        esac
     done
 }
 
-# url_ok URL: whether URL can be fetched (through apt's proxy, if any).
-url_get() { # url_get URL FILE
+# url_get URL FILE: fetches URL into FILE (quietly: a failure only means
+# "not this mirror").
+url_get() {
+    local proxy
+    proxy=$(apt_proxy)
     if command -v curl >/dev/null 2>&1; then
-        curl -fsSL --max-time 30 -o "$2" "$1"
+        curl -fsL --connect-timeout 10 --max-time 30 ${proxy:+--proxy "$proxy"} \
+            -o "$2" "$1" 2>/dev/null
     else
         /usr/lib/apt/apt-helper download-file "$1" "$2" >/dev/null 2>&1
     fi
