@@ -162,6 +162,11 @@ rootfs_build() {
     tarball=$(rootfs_tarball "$suite")
     mkdir -p "$DISTRO_CACHE"
     dir=$(mktemp -d "${KMSRE_DISTRO_TMP:-/var/tmp}/kmsre-debootstrap-$suite.XXXXXX")
+    # Interrupted: nothing half-made stays (rootfs_new runs in a subshell,
+    # so this trap is that subshell's own).
+    # shellcheck disable=SC2064
+    trap "chroot_cleanup '$dir'; rm -f '$dir.log' '$tarball.tmp'" EXIT
+    trap 'exit 130' INT TERM
     case $MIRROR in https://*) include=--include=ca-certificates ;; esac
     proxy=$(apt_proxy)
     echo "# debootstrap --variant=minbase $suite from apt's mirror (no cache yet)"
@@ -169,8 +174,6 @@ rootfs_build() {
         debootstrap --variant=minbase $include "$suite" "$dir" "$MIRROR" \
         >"$dir.log" 2>&1; then
         sed 's/^/#   /' "$dir.log" | tail -n 30
-        chroot_umount "$dir"
-        rm -rf --one-file-system "$dir" "$dir.log"
         return 1
     fi
     rm -f "$dir.log"
@@ -188,12 +191,14 @@ rootfs_build() {
     fi
     mv -f "$tarball.tmp" "$tarball"
     rm -rf --one-file-system "$dir"
+    trap - EXIT
     echo "# made $tarball ($(du -h "$tarball" | cut -f1)) in $(elapsed "$t0")"
 }
 
 # rootfs_new SUITE: a fresh root of SUITE extracted from the cache (made
 # first when missing or when KMSRE_ROOTFS_REFRESH=1); its path on stdout.
-# The caller owns it: chroot_cleanup removes it.
+# The caller owns it: chroot_cleanup removes it. Run it in a subshell
+# (root=$(rootfs_new SUITE)): it sets traps of its own.
 rootfs_new() {
     local suite=$1 tarball dir t0=$SECONDS
     tarball=$(rootfs_tarball "$suite")
@@ -201,11 +206,15 @@ rootfs_new() {
         rootfs_build "$suite" >&2 || return 1
     fi
     dir=$(mktemp -d "${KMSRE_DISTRO_TMP:-/var/tmp}/kmsre-$suite.XXXXXX")
+    # shellcheck disable=SC2064
+    trap "rm -rf --one-file-system '$dir'" EXIT
+    trap 'exit 130' INT TERM
     case $tarball in
     *.zst) zstd -q -d -c "$tarball" | tar --numeric-owner -C "$dir" -xf - ;;
     *) tar --numeric-owner -C "$dir" -xzf "$tarball" ;;
-    esac || { rm -rf --one-file-system "$dir"; return 1; }
+    esac || return 1
     chmod 755 "$dir" # apt's _apt user must reach /var/lib/apt
+    trap - EXIT
     echo "# $suite root from $tarball in $(elapsed "$t0")" >&2
     echo "$dir"
 }
