@@ -7,13 +7,15 @@ and prints, in Markdown, the client instructions per operation:
 
 * split into components, by inclusive cost of the provider's entry points
   into each of them (none of these calls another):
-    signing        sigv4_sign, sigv4_derive_key   (provider/aws/sigv4.c:
-                   canonical request, SHA-256, HMAC chain)
-    JSON           kms_reencrypt_build, kms_reencrypt_parse, kms_error_parse
-                   (provider/kms/kms_reencrypt.c + json-c + base64)
-    HTTP/TLS       curl_send (provider/http/http_curl.c: connection
-                   pool, http1.c framing, curl_easy_send/recv = libcurl +
-                   libssl + libcrypto record crypto + syscalls)
+    signing        kmsre_sigv4_sign_request, kmsre_sigv4_key_derive
+                   (provider/aws/sigv4*.c: canonical request, SHA-256,
+                   HMAC from the day's key)
+    JSON           kmsre_reencrypt_encode, kmsre_reencrypt_decode,
+                   kmsre_kms_error_parse (provider/kms/reencrypt.c +
+                   json-c + base64)
+    HTTP/TLS       kmsre_http_send (provider/http/: the per-origin pool and
+                   curl_easy_perform = libcurl + libssl + libcrypto record
+                   crypto + syscalls)
     provider rest  everything else under measured_op: EVP dispatch,
                    EVP_PKEY_encrypt_init_ex, the size query, parameter
                    handling, sessions, retries, copying the answer
@@ -36,12 +38,13 @@ path, ops, src_root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 json_out = sys.argv[4] if len(sys.argv) > 4 else None
 
 CATEGORIES = [
-    ("signing (SigV4: sigv4.c, SHA-256, HMAC)",
-     ["sigv4_sign", "sigv4_derive_key"]),
-    ("JSON (kms_reencrypt.c, json-c, base64)",
-     ["kms_reencrypt_build", "kms_reencrypt_parse", "kms_error_parse"]),
-    ("HTTP/TLS (http_curl.c, http1.c, libcurl, libssl)",
-     ["curl_send", "kmsre_http_send"]),
+    ("signing (SigV4: sigv4*.c, SHA-256, HMAC)",
+     ["kmsre_sigv4_sign_request", "kmsre_sigv4_key_derive"]),
+    ("JSON (reencrypt.c, json-c, base64)",
+     ["kmsre_reencrypt_encode", "kmsre_reencrypt_decode",
+      "kmsre_kms_error_parse"]),
+    ("HTTP/TLS (http/, libcurl, libssl)",
+     ["kmsre_http_send"]),
 ]
 TOP = "measured_op"
 

@@ -4,8 +4,8 @@
  * through curl_easy_perform on one reused easy handle (the provider's TLS
  * settings), with no signing, no JSON and no provider: what a plain
  * libcurl client pays per request on this machine. The provider's KMS path
- * no longer goes through curl_easy_perform (see provider/http/http_curl.c)
- * and is measured against this.
+ * goes through the same curl_easy_perform (provider/http/curl.c); the
+ * difference is what the provider adds on top.
  *
  *     curl_floor REQUEST_FILE URL CA_FILE SECONDS
  *

@@ -239,7 +239,7 @@ w("| --- | ---: | --- |")
 w(f"| libcurl alone / wrk, 1 connection | {fmt(r_curl_wrk, 2)}x "
   f"(per-round median {fmt(paired('curl_1', 'wrk_1')[0], 2)}x) | what "
   f"`curl_easy_perform` alone reaches, sending a ready request: the ceiling "
-  f"of the provider's earlier transport, which the KMS path no longer uses |")
+  f"of the provider, whose KMS calls go through the same function |")
 w(f"| provider / libcurl alone | {fmt(r_prov_curl, 2)}x (per-round median "
   f"{fmt(paired('prov_1', 'curl_1')[0], 2)}x) | the whole provider "
   f"(SigV4, JSON, EVP) against that bare libcurl loop |")

@@ -8,8 +8,7 @@
 #   header      ${CMAKE_INSTALL_INCLUDEDIR}/kmsreencrypt.h
 #   man page    ${CMAKE_INSTALL_MANDIR}/man7/kmsreencrypt.7 (docs/)
 #   docs        ${CMAKE_INSTALL_DOCDIR}: README.md, examples/openssl.cnf
-#   kms-rotate  ${CMAKE_INSTALL_BINDIR}, when an apps/ target of that name
-#               exists
+#   kms-rotate  bin/ (apps/CMakeLists.txt)
 install(FILES ${PROJECT_SOURCE_DIR}/include/kmsreencrypt.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
@@ -17,9 +16,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR
 # found in the modules directory.
 install(FILES ${PROJECT_SOURCE_DIR}/cnf/openssl.cnf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-if(TARGET kms-rotate)
-  install(TARGETS kms-rotate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
+# kms-rotate: apps/CMakeLists.txt installs it into bin/.
 
 set(CPACK_PACKAGE_NAME kmsreencrypt)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

@@ -12,9 +12,13 @@ need=()
 want_pkg() { dpkg -s "$1" >/dev/null 2>&1 || need+=("$1"); }
 for p in build-essential cmake pkg-config openssl libssl-dev \
          libcurl4-openssl-dev libjson-c-dev curl python3 ca-certificates \
-         scdoc; do
+         libcsv-dev scdoc; do
     want_pkg "$p"
 done
+# kms-rotate's tests: fastkms (Go stand-in) and a Dask cluster (Debian's
+# python3, which python3-distributed installs for).
+want_pkg golang-go
+want_pkg python3-distributed
 # The test KMS verifies signatures with botocore and keeps real crypto.
 kms_python_ok() {
     for py in ${KMS_SERVER_PYTHON:-} python3 /usr/bin/python3; do

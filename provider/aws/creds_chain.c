@@ -229,7 +229,9 @@ static enum kmsre_status try_source(const struct kmsre_creds_env *env,
     if (src == NULL)
         return no_memory(err);
     st = kmsre_creds_source_get(src, env, out, err);
-    if (st == KMSRE_OK)
+    if (st == KMSRE_OK && strcmp(what, src->vtable->name) == 0)
+        kmsre_trace(env->trace, "credentials: %s", what);
+    else if (st == KMSRE_OK) /* a profile: say which source it named */
         kmsre_trace(env->trace, "credentials: %s (%s)", what,
                     src->vtable->name);
     else if (st == KMSRE_ERR_NO_CREDENTIALS) {

@@ -269,11 +269,11 @@ enum kmsre_status kmsre_endpoint_resolve(const struct kmsre_endpoint_query *q,
     const struct partition *p = partition_of(q->region);
     const char *url = q->cfg_endpoint, *from = "the provider configuration";
     struct kmsre_endpoint_query named = *q;
+    int fips, dualstack;
+    char buf[256];
 
     named.profile = kmsre_profile_name(q->profile);
     q = &named;
-    int fips, dualstack;
-    char buf[256];
 
     if (url == NULL)
         url = configured_url(q, &from);

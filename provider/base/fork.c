@@ -6,9 +6,8 @@
 #include "base/fork.h"
 
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
-static struct kmsre_mutex *mutexes;       /* newest first */
-static struct kmsre_fork_hook *hooks;     /* newest first */
-static volatile unsigned long generation; /* written in the child only */
+static struct kmsre_mutex *mutexes;   /* newest first */
+static struct kmsre_fork_hook *hooks; /* newest first */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static struct kmsre_mutex *oldest_mutex(void)
@@ -58,7 +57,6 @@ static void in_child(void)
     struct kmsre_fork_hook *h;
     struct kmsre_mutex *mx;
 
-    generation++;
     for (h = hooks; h != NULL; h = h->next)
         h->child(h->arg);
     for (mx = mutexes; mx != NULL; mx = mx->next)
@@ -137,9 +135,4 @@ void kmsre_fork_hook_remove(struct kmsre_fork_hook *hook)
         hook->next->prev = hook->prev;
     hook->next = hook->prev = NULL;
     pthread_mutex_unlock(&registry);
-}
-
-unsigned long kmsre_fork_generation(void)
-{
-    return generation;
 }

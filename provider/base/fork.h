@@ -43,8 +43,4 @@ void kmsre_fork_hook_add(struct kmsre_fork_hook *hook, void (*child)(void *),
                          void *arg);
 void kmsre_fork_hook_remove(struct kmsre_fork_hook *hook);
 
-/* How many times this process image has been forked into (0 in the
- * original process; each child starts with its parent's count plus one). */
-unsigned long kmsre_fork_generation(void);
-
 #endif

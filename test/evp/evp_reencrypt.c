@@ -247,14 +247,23 @@ static void check_key(EVP_PKEY *pkey, const char *what, const char *key_id)
                "%s: key-id param \"%s\" (want \"%s\")", what, got, key_id);
 }
 
-static EVP_PKEY *key_from_data(const char *key_id)
+/* region and profile may be NULL. */
+static EVP_PKEY *key_from_data_in(const char *key_id, const char *region,
+                                  const char *profile)
 {
     EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_from_name(libctx, ALG_NAME, NULL);
     EVP_PKEY *pkey = NULL;
-    OSSL_PARAM params[2];
+    OSSL_PARAM params[4];
+    size_t n = 0;
 
-    params[0] = OSSL_PARAM_construct_utf8_string("key-id", (char *)key_id, 0);
-    params[1] = OSSL_PARAM_construct_end();
+    params[n++] = OSSL_PARAM_construct_utf8_string("key-id", (char *)key_id, 0);
+    if (region != NULL)
+        params[n++] =
+            OSSL_PARAM_construct_utf8_string("region", (char *)region, 0);
+    if (profile != NULL)
+        params[n++] =
+            OSSL_PARAM_construct_utf8_string("profile", (char *)profile, 0);
+    params[n] = OSSL_PARAM_construct_end();
     if (kctx == NULL || EVP_PKEY_fromdata_init(kctx) <= 0 ||
         EVP_PKEY_fromdata(kctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
         EVP_PKEY_free(pkey);
@@ -262,6 +271,38 @@ static EVP_PKEY *key_from_data(const char *key_id)
     }
     EVP_PKEY_CTX_free(kctx);
     return pkey;
+}
+
+static EVP_PKEY *key_from_data(const char *key_id)
+{
+    return key_from_data_in(key_id, NULL, NULL);
+}
+
+/* EVP_PKEY_eq compares the whole reference: key id, region and profile. */
+static void check_key_identity(EVP_PKEY *store_key, const char *uri_id)
+{
+    EVP_PKEY *same = key_from_data(uri_id);
+    EVP_PKEY *east = key_from_data_in("alias/x", "us-east-1", NULL);
+    EVP_PKEY *east2 = key_from_data_in("alias/x", "us-east-1", NULL);
+    EVP_PKEY *west = key_from_data_in("alias/x", "eu-west-1", NULL);
+    EVP_PKEY *prof = key_from_data_in("alias/x", "us-east-1", "other");
+
+    test_check(same != NULL && EVP_PKEY_eq(store_key, same) == 1,
+               "EVP_PKEY_eq: the store's key and fromdata of the same "
+               "reference are equal");
+    test_check(east != NULL && east2 != NULL && EVP_PKEY_eq(east, east2) == 1,
+               "EVP_PKEY_eq: alias/x in us-east-1 twice: equal");
+    test_check(west != NULL && EVP_PKEY_eq(east, west) != 1,
+               "EVP_PKEY_eq: alias/x in us-east-1 is not alias/x in "
+               "eu-west-1");
+    test_check(prof != NULL && EVP_PKEY_eq(east, prof) != 1,
+               "EVP_PKEY_eq: another profile, another key");
+    ERR_clear_error();
+    EVP_PKEY_free(same);
+    EVP_PKEY_free(east);
+    EVP_PKEY_free(east2);
+    EVP_PKEY_free(west);
+    EVP_PKEY_free(prof);
 }
 
 /* ---- one ReEncrypt ---------------------------------------------------- */
@@ -765,6 +806,7 @@ int main(int argc, char **argv)
         goto end;
     }
     check_key(fd, "fromdata", opt.fromdata_key_id);
+    check_key_identity(pkey, uri_id);
 
     check_params_untouched(pkey);
 

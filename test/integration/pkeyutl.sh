@@ -202,4 +202,34 @@ should_fail "store failure ends promptly" "Could not (open|read)" \
     timeout 20 openssl pkeyutl "${PROV_FLAGS[@]}" -encrypt -inkey "kms:" \
     -in old.bin -out x.bin
 
+# --- the key prints as what it is: a reference, no material, no request ---
+# pkey_text NAME PATTERN ARGS...: `openssl ARGS` succeeds, prints PATTERN,
+# and sends nothing to KMS.
+pkey_text() {
+    local name=$1 pattern=$2 before after; shift 2
+    before=$(kms_stats)
+    if openssl "$@" >"$WORK/pt.out" 2>"$WORK/pt.err" &&
+        grep -Eq -- "$pattern" "$WORK/pt.out"; then ok "$name"; else
+        not_ok "$name"; sed 's/^/#   /' "$WORK/pt.out" "$WORK/pt.err"; fi
+    after=$(kms_stats)
+    if [ "$before" = "$after" ]; then ok "$name: no request sent"; else
+        not_ok "$name: $((after - before)) request(s) sent"; fi
+}
+pkey_text "pkey -text names the key, region and profile" \
+    "alias name: alias/new" pkey "${PROV_FLAGS[@]}" -noout -text \
+    -in "kms:alias/new?region=eu-west-1&profile=rotation"
+check "pkey -text: the region of the URI" grep -q "region: eu-west-1" "$WORK/pt.out"
+check "pkey -text: the profile of the URI" grep -q "profile: rotation" "$WORK/pt.out"
+check "pkey -text: the material stays in KMS" grep -q "stays in AWS KMS" "$WORK/pt.out"
+pkey_text "pkey -text of a key ARN shows its account" "account: ${KMS_ACCOUNT}" \
+    pkey "${PROV_FLAGS[@]}" -noout -text -in "kms:$DST_ARN"
+pkey_text "pkey -pubin -text: the public view" "public view" \
+    pkey "${PROV_FLAGS[@]}" -pubin -noout -text -in kms:alias/new
+pkey_text "pkey -pubout -text prints the reference" "alias name: alias/new" \
+    pkey "${PROV_FLAGS[@]}" -pubout -text -noout -in kms:alias/new
+pkey_text "storeutl -text prints the reference" "key id: $DST" \
+    storeutl "${PROV_FLAGS[@]}" -text "kms:$DST"
+should_fail "pkey -text of a bad URI fails" "bad KMS key URI" \
+    openssl pkey "${PROV_FLAGS[@]}" -noout -text -in "kms:alias/new?colour=red"
+
 finish

@@ -55,7 +55,7 @@ check "the trace names the region and where it came from" \
 check "the trace names the endpoint and where it came from" \
     grep -Eq "kmsreencrypt: endpoint https://localhost:[0-9]+/ \(from AWS_ENDPOINT_URL\)" "$LOG"
 check "the trace names the credential source chosen" \
-    grep -q "kmsreencrypt: credentials: environment (environment)" "$LOG"
+    grep -q "kmsreencrypt: credentials: environment$" "$LOG"
 # A profile with no keys, then the environment as a role's source would be
 # another run; here: the chain's skips with a profile that has nothing.
 printf '[profile empty]\nregion = us-east-1\n' >"$WORK/empty-config"

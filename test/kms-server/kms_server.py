@@ -1065,6 +1065,8 @@ AUTH_ERRORS = {"MissingAuthenticationTokenException", "IncompleteSignatureExcept
 class KmsServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # kms-rotate --jobs 2000 opens that many connections at once.
+    request_queue_size = 4096
 
     def __init__(self, opts):
         self.region = opts.region
