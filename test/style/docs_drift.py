@@ -30,7 +30,9 @@ ENV_NAME = re.compile(
     r"(?<![\w-])(AWS_[A-Z0-9_]*[A-Z0-9]|KMSRE_[A-Z0-9_]*[A-Z0-9]"
     r"|OPENSSL_(?:CONF|MODULES)|(?:HTTPS|ALL|NO)_PROXY|(?:https|all|no)_proxy)"
     r"(?![\w*])")
-README_USER_SECTIONS = ["Install and use against AWS", "AWS configuration",
+README_USER_SECTIONS = ["Install and use against AWS",
+                        "kms-rotate: re-encrypt many ciphertexts",
+                        "AWS configuration",
                         "Parameters", "Retries, timeouts and limits", "Errors",
                         "Troubleshooting"]
 TERM_LINE = re.compile(r"^\*[^*\s]+\*(?:, \*[^*\s]+\*)*$")
