@@ -153,7 +153,7 @@ BIO *kmsre_prov_bio(struct kmsre_prov *prov, OSSL_CORE_BIO *cbio)
 struct kmsre_kms_client *kmsre_prov_client(struct kmsre_prov *prov)
 {
     struct kmsre_kms_config kcfg;
-    struct kmsre_kms_client *client;
+    struct kmsre_kms_client *client, *fresh = NULL;
     struct kmsre_err err = {0};
 
     if (!kmsre_prov_check_config(prov))
@@ -163,14 +163,25 @@ struct kmsre_kms_client *kmsre_prov_client(struct kmsre_prov *prov)
                     "no library context: the core gave no child context");
         return NULL;
     }
-    kmsre_config_for_kms(&prov->cfg, &kcfg);
     kmsre_mutex_lock(&prov->client_lock);
-    if (prov->client == NULL)
-        kmsre_kms_client_new(&prov->client, &kcfg, prov->libctx, &err);
     client = prov->client;
     kmsre_mutex_unlock(&prov->client_lock);
-    if (client == NULL)
+    if (client != NULL)
+        return client;
+    /* Made outside the lock: a new client registers mutexes of its own,
+     * and no kmsre_mutex may be held while one is made (base/fork.h). The
+     * first thread to finish installs its client; a loser frees its own. */
+    kmsre_config_for_kms(&prov->cfg, &kcfg);
+    if (kmsre_kms_client_new(&fresh, &kcfg, prov->libctx, &err) != KMSRE_OK) {
         KMSRE_RAISE_ERR(prov, &err);
+        return NULL;
+    }
+    kmsre_mutex_lock(&prov->client_lock);
+    if (prov->client == NULL)
+        prov->client = fresh, fresh = NULL;
+    client = prov->client;
+    kmsre_mutex_unlock(&prov->client_lock);
+    kmsre_kms_client_free(fresh);
     return client;
 }
 

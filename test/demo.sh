@@ -6,7 +6,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-bash "$here/test/install-deps.sh"
+bash "$here/test/install-deps.sh" --demo
 cmake -S "$here" -B "$here/build" >/dev/null
 cmake --build "$here/build" --target kmsreencrypt -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 

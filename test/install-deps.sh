@@ -3,7 +3,11 @@
 # Installs, from Debian/Ubuntu packages, whatever the build, the demo and the
 # tests need and this machine lacks. Already-present tools are kept (a
 # preinstalled AWS CLI or botocore is used as it is).
+#   install-deps.sh          the build and the whole test suite
+#   install-deps.sh --demo   the build and test/demo.sh only
 set -euo pipefail
+demo_only=0
+[ "${1:-}" = --demo ] && demo_only=1
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
@@ -15,10 +19,6 @@ for p in build-essential cmake pkg-config openssl libssl-dev \
          libcsv-dev scdoc; do
     want_pkg "$p"
 done
-# kms-rotate's tests: fastkms (Go stand-in) and a Dask cluster (Debian's
-# python3, which python3-distributed installs for).
-want_pkg golang-go
-want_pkg python3-distributed
 # The test KMS verifies signatures with botocore and keeps real crypto.
 kms_python_ok() {
     for py in ${KMS_SERVER_PYTHON:-} python3 /usr/bin/python3; do
@@ -29,8 +29,13 @@ kms_python_ok() {
 }
 kms_python_ok || need+=(python3-botocore python3-cryptography)
 command -v aws >/dev/null 2>&1 || need+=(awscli)
-# Go's stock net/http server (h2 in ALPN) for test/integration/hostile.sh.
-command -v go >/dev/null 2>&1 || need+=(golang-go)
+if [ "$demo_only" = 0 ]; then
+    # Go: the stock net/http server (h2 in ALPN) of hostile.sh and fastkms,
+    # kms-rotate's fast stand-in. A Dask cluster for rotate_dask.sh (for
+    # Debian's python3).
+    command -v go >/dev/null 2>&1 || need+=(golang-go)
+    want_pkg python3-distributed
+fi
 # The distribution stages (test/distro): minbase roots made with
 # debootstrap, cached as zstd tarballs; the .deb's Depends by dpkg-shlibdeps.
 if [ "${KMSRE_WITH_DISTRO:-0}" = 1 ]; then

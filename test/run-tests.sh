@@ -49,13 +49,14 @@ if [ "${KMSRE_SKIP_SANITIZERS:-0}" != 1 ]; then
         stages_skipped=$((stages_skipped + 1))
     fi
     # ThreadSanitizer over the threaded EVP programs (the openssl CLI is
-    # not instrumented, so the CLI suites stay with the other builds), and
-    # over the hostile-server suite with its fork cases.
+    # not instrumented, so the CLI suites stay with the other builds), over
+    # the hostile-server suite with its fork cases, and over kms-rotate's
+    # worker pool in every input mode.
     echo "== TSan build =="
     t0=$SECONDS
     build "$here/build-tsan" -DKMSRE_TSAN=ON
     (cd "$here/build-tsan" &&
-        ctest -j"$jobs" -R 'integration\.(evp|lifetimes|hostile)$' \
+        ctest -j"$jobs" -R 'integration\.(evp|lifetimes|hostile|rotate)$' \
             --output-on-failure)
     host_stage_done "TSan build" "$t0"
     echo "== ASan+UBSan build =="

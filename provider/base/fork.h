@@ -9,7 +9,10 @@
  * child's thread does not have), so a child never inherits a lock held by
  * a thread that does not exist there. None of
  * these mutexes is ever held while another is taken, nor across I/O, so
- * fork() waits microseconds at most.
+ * fork() waits microseconds at most. Nor is one held while a kmsre_mutex
+ * or a hook is made or destroyed: that takes the registry's lock, which
+ * fork() takes before all the others (ThreadSanitizer's lock-order check
+ * in integration.hostile would report it).
  *
  * A kmsre_fork_hook runs in the child right after fork(), before anything
  * else, for state the child must not use as it is: connections the parent

@@ -5,7 +5,14 @@
  * 1xx answers, keep-alive and the liveness check of a reused connection
  * (with one more try on a fresh connection when a reused one died), proxies
  * and CONNECT tunnels. Handles are pooled per origin, each keeping one
- * connection; DNS answers and TLS sessions are shared through a curl share.
+ * connection; DNS answers are shared through a curl share.
+ *
+ * TLS sessions are not shared: each handle resumes only its own. A shared
+ * SSL_SESSION is freed by whichever thread drops the last reference, and
+ * OpenSSL 3.0 orders that reference count too weakly for ThreadSanitizer
+ * (openssl/openssl#25660), so sharing would hide our own races behind its
+ * reports. A handle reconnects seldom (the pool keeps its connection), and
+ * a TLS 1.3 ticket is then never offered on two connections at once.
  *
  * Before a pooled connection is reused it must be silent: bytes that
  * arrived after its last complete answer (or its close) mean it cannot
@@ -74,7 +81,7 @@ static void curl_global_once(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* ---- shared DNS cache and TLS sessions ---------------------------------- */
+/* ---- shared DNS cache --------------------------------------------------- */
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
                        void *userp)
@@ -103,9 +110,7 @@ static int make_share(struct curl_transport *t)
                CURLSHE_OK &&
            curl_share_setopt(t->share, CURLSHOPT_USERDATA, t) == CURLSHE_OK &&
            curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ==
-               CURLSHE_OK &&
-           curl_share_setopt(t->share, CURLSHOPT_SHARE,
-                             CURL_LOCK_DATA_SSL_SESSION) == CURLSHE_OK;
+               CURLSHE_OK;
 }
 
 /* ---- sockets: opened close-on-exec, tracked for fork() ------------------ */
