@@ -101,7 +101,8 @@
  * configuration wins over the environment.
  *  region               default region for key ids and alias names
  *  profile              AWS profile in the shared config/credentials files
- *  endpoint             KMS endpoint URL (https://host[:port][/path])
+ *  endpoint             KMS endpoint URL (https://host[:port][/path];
+ *                       http:// too, as it is explicit)
  *  ca-bundle            PEM file of trusted CAs (else AWS_CA_BUNDLE, else
  *                       the system store)
  *  connect-timeout-ms   TCP+TLS connect timeout (default 3000)
@@ -110,9 +111,11 @@
  *                       AWS_MAX_ATTEMPTS, the profile's max_attempts, 3)
  *  retry-mode           standard | adaptive | legacy (else AWS_RETRY_MODE,
  *                       the profile's retry_mode, standard)
- *  debug                true: one line per request on stderr (endpoint,
- *                       operation, attempt, status, request id, time; never
- *                       a secret); KMSRE_DEBUG=1 does the same
+ *  debug                true: a trace on stderr of where the region,
+ *                       endpoint and credentials came from, then one line
+ *                       per attempt (endpoint, operation, status, request
+ *                       id, time; never a secret); KMSRE_DEBUG=1 does the
+ *                       same
  */
 #define KMSRE_CONF_REGION "region"
 #define KMSRE_CONF_PROFILE "profile"

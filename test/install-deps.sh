@@ -16,7 +16,7 @@ need=()
 want_pkg() { dpkg -s "$1" >/dev/null 2>&1 || need+=("$1"); }
 for p in build-essential cmake pkg-config openssl libssl-dev \
          libcurl4-openssl-dev libjson-c-dev curl python3 ca-certificates \
-         libcsv-dev; do
+         libcsv-dev scdoc; do
     want_pkg "$p"
 done
 # The test KMS verifies signatures with botocore and keeps real crypto.
@@ -36,6 +36,11 @@ if [ "$demo_only" = 0 ]; then
     command -v go >/dev/null 2>&1 || need+=(golang-go)
     want_pkg python3-distributed
 fi
+# The distribution stages (test/distro): minbase roots made with
+# debootstrap, cached as zstd tarballs; the .deb's Depends by dpkg-shlibdeps.
+if [ "${KMSRE_WITH_DISTRO:-0}" = 1 ]; then
+    for p in debootstrap zstd dpkg-dev; do want_pkg "$p"; done
+fi
 if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ]; then
     # libasan/libubsan come with gcc; valgrind checks the CLI runs.
     want_pkg valgrind
@@ -43,6 +48,21 @@ if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ]; then
     want_pkg clang
 fi
 
+# KMSRE_DEPS_SIMULATE=1: only check that every package would install
+# (apt-get -s), as test/distro/trixie.sh does for the sanitizer and
+# distribution packages on Debian 13.
+if [ "${KMSRE_DEPS_SIMULATE:-0}" = 1 ]; then
+    if [ "${KMSRE_WITH_SANITIZERS:-0}" = 1 ]; then
+        # libFuzzer's runtime, named after the clang apt would install.
+        v=$(apt-cache depends clang 2>/dev/null |
+            sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+        [ -z "$v" ] || want_pkg "libclang-rt-$v-dev"
+    fi
+    echo "install-deps: would install ${need[*]:-nothing}"
+    [ ${#need[@]} -eq 0 ] ||
+        apt-get install -s -qq --no-install-recommends "${need[@]}" >/dev/null
+    exit
+fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: installing ${need[*]}"
     $SUDO apt-get update -qq

@@ -12,6 +12,11 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# The servers use the system's OpenSSL set-up, never a test's provider
+# directory or configuration: with OPENSSL_MODULES pointing at a build
+# directory, cryptography >= 40 (Debian 13) fails to import, as it cannot
+# load OpenSSL's legacy provider from there.
+unset OPENSSL_MODULES OPENSSL_CONF
 
 die() { echo "kmsctl: $*" >&2; exit 1; }
 
