@@ -7,11 +7,14 @@
 #               or a DESTDIR install puts it in the right place)
 #   header      ${CMAKE_INSTALL_INCLUDEDIR}/kmsreencrypt.h
 #   man page    ${CMAKE_INSTALL_MANDIR}/man7/kmsreencrypt.7 (docs/)
-#   docs        ${CMAKE_INSTALL_DOCDIR}: README.md, examples/openssl.cnf
+#   docs        ${CMAKE_INSTALL_DOCDIR}: README.md, copyright (the
+#               Apache-2.0 LICENSE), examples/openssl.cnf
 #   kms-rotate  bin/ (apps/CMakeLists.txt)
 install(FILES ${PROJECT_SOURCE_DIR}/include/kmsreencrypt.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        RENAME copyright)
 # cnf/openssl.cnf names the module without a path: an installed module is
 # found in the modules directory.
 install(FILES ${PROJECT_SOURCE_DIR}/cnf/openssl.cnf

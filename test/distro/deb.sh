@@ -72,7 +72,7 @@ check "Package kmsreencrypt, Version $version" \
 modulesdir=$(pkg-config --variable=modulesdir libcrypto)
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/contents"
 for f in "$modulesdir/kmsreencrypt.so" /usr/include/kmsreencrypt.h \
-    /usr/share/man/man7/kmsreencrypt.7 \
+    /usr/share/man/man7/kmsreencrypt.7 /usr/share/doc/kmsreencrypt/copyright \
     /usr/share/doc/kmsreencrypt/examples/openssl.cnf; do
     check "the package has $f" grep -qx -- "$f" "$tmp/contents"
 done
