@@ -8,6 +8,7 @@
 #include <openssl/core_dispatch.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include "base/fork.h"
 #include "base/text.h"
 #include "errors.h"
 #include "key.h"
@@ -504,6 +505,7 @@ static int re_encrypt(void *vctx, unsigned char *out, size_t *outlen,
         return 1;
     }
     forget_outcome(ctx);
+    kmsre_fork_barrier_enter(); /* the whole call: see base/fork.h */
     if (ctx->key != NULL && check_request(ctx, inlen) &&
         destination_target(ctx, &override, &target) &&
         (client = kmsre_prov_client(ctx->prov)) != NULL &&
@@ -511,6 +513,7 @@ static int re_encrypt(void *vctx, unsigned char *out, size_t *outlen,
         ok = deliver(ctx, &answer, out, outlen, outsize);
     kmsre_reencrypt_answer_clear(&answer);
     kmsre_key_ref_clear(&override);
+    kmsre_fork_barrier_leave();
     return ok;
 }
 

@@ -9,6 +9,81 @@ static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
 static struct kmsre_mutex *mutexes;   /* newest first */
 static struct kmsre_fork_hook *hooks; /* newest first */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void register_handlers(void);
+
+/* The barrier: threads inside a KMS call, and whether a fork() waits. */
+static pthread_mutex_t barrier_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t barrier_changed = PTHREAD_COND_INITIALIZER;
+static int in_flight;
+static int forking;
+static _Thread_local int barrier_depth; /* this thread's nesting */
+
+void kmsre_fork_barrier_enter(void)
+{
+    pthread_once(&atfork_once, register_handlers);
+    if (barrier_depth++ > 0)
+        return;
+    pthread_mutex_lock(&barrier_lock);
+    while (forking)
+        pthread_cond_wait(&barrier_changed, &barrier_lock);
+    in_flight++;
+    pthread_mutex_unlock(&barrier_lock);
+}
+
+void kmsre_fork_barrier_leave(void)
+{
+    if (--barrier_depth > 0)
+        return;
+    pthread_mutex_lock(&barrier_lock);
+    if (--in_flight == 0)
+        pthread_cond_broadcast(&barrier_changed);
+    pthread_mutex_unlock(&barrier_lock);
+}
+
+int kmsre_fork_barrier_step_out(void)
+{
+    if (barrier_depth != 1)
+        return 0;
+    kmsre_fork_barrier_leave();
+    return 1;
+}
+
+void kmsre_fork_barrier_step_in(int stepped_out)
+{
+    if (stepped_out)
+        kmsre_fork_barrier_enter();
+}
+
+/* Waits until no other thread is inside a KMS call (the forking thread may
+ * be inside one itself, e.g. an application callback that forks), and
+ * keeps barrier_lock until the fork is over. */
+static void close_barrier(void)
+{
+    int mine = barrier_depth > 0;
+
+    pthread_mutex_lock(&barrier_lock);
+    while (forking) /* another thread's fork() first */
+        pthread_cond_wait(&barrier_changed, &barrier_lock);
+    forking = 1;
+    while (in_flight > mine)
+        pthread_cond_wait(&barrier_changed, &barrier_lock);
+}
+
+static void open_barrier_in_parent(void)
+{
+    forking = 0;
+    pthread_cond_broadcast(&barrier_changed);
+    pthread_mutex_unlock(&barrier_lock);
+}
+
+/* The child has one thread: this one. */
+static void reset_barrier_in_child(void)
+{
+    pthread_mutex_init(&barrier_lock, NULL);
+    pthread_cond_init(&barrier_changed, NULL);
+    forking = 0;
+    in_flight = barrier_depth > 0;
+}
 
 static struct kmsre_mutex *oldest_mutex(void)
 {
@@ -24,6 +99,7 @@ static void before_fork(void)
 {
     struct kmsre_mutex *mx;
 
+    close_barrier();
     pthread_mutex_lock(&registry);
     for (mx = oldest_mutex(); mx != NULL; mx = mx->prev)
         pthread_mutex_lock(&mx->m);
@@ -48,6 +124,7 @@ static void in_parent(void)
     for (mx = mutexes; mx != NULL; mx = mx->next)
         pthread_mutex_unlock(&mx->m);
     pthread_mutex_unlock(&registry);
+    open_barrier_in_parent();
 }
 
 /* The hooks see the state as it was when no one was inside it; then every
@@ -62,6 +139,7 @@ static void in_child(void)
     for (mx = mutexes; mx != NULL; mx = mx->next)
         init_mutex(&mx->m, mx->recursive);
     pthread_mutex_init(&registry, NULL);
+    reset_barrier_in_child();
 }
 
 static void register_handlers(void)

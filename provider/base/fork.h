@@ -18,6 +18,16 @@
  * else, for state the child must not use as it is: connections the parent
  * owns, a refresh another thread was doing. Hooks must be async-signal-safe
  * (no allocation, no locks): mark state stale, dup2(), re-initialise.
+ *
+ * Our mutexes are not the only locks a thread can hold. A KMS call runs
+ * TLS handshakes, random-number generation and algorithm fetches inside
+ * OpenSSL and libcurl, whose locks nobody re-initialises in a child: a
+ * child forked while another thread held OpenSSL's DRBG lock blocks on it
+ * for ever. So every KMS call runs inside the fork barrier
+ * (kmsre_fork_barrier_enter/leave), and fork() first waits until no other
+ * thread is inside it; new calls wait for the fork. The wait is bounded by
+ * the calls' own timeouts; a call leaves the barrier while it sleeps
+ * between attempts.
  */
 #ifndef KMSRE_BASE_FORK_H
 #define KMSRE_BASE_FORK_H
@@ -41,6 +51,15 @@ struct kmsre_fork_hook {
     void *arg;
     struct kmsre_fork_hook *next, *prev;
 };
+
+/* Around work that may hold OpenSSL's or libcurl's locks (a KMS call).
+ * Nested calls in one thread count once. */
+void kmsre_fork_barrier_enter(void);
+void kmsre_fork_barrier_leave(void);
+/* For a wait inside such work that holds no lock (a backoff sleep): out of
+ * the barrier if this thread is in it once; 1 if so. step_in undoes it. */
+int kmsre_fork_barrier_step_out(void);
+void kmsre_fork_barrier_step_in(int stepped_out);
 
 void kmsre_fork_hook_add(struct kmsre_fork_hook *hook, void (*child)(void *),
                          void *arg);

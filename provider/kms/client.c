@@ -54,10 +54,9 @@ static enum kmsre_status set_up(struct kmsre_kms_client *c)
     return kmsre_http_curl_new(&c->http, &hs);
 }
 
-enum kmsre_status kmsre_kms_client_new(struct kmsre_kms_client **out,
-                                       const struct kmsre_kms_config *cfg,
-                                       OSSL_LIB_CTX *libctx,
-                                       struct kmsre_err *err)
+static enum kmsre_status new_client(struct kmsre_kms_client **out,
+                                    const struct kmsre_kms_config *cfg,
+                                    OSSL_LIB_CTX *libctx, struct kmsre_err *err)
 {
     struct kmsre_kms_client *c = OPENSSL_zalloc(sizeof(*c));
     enum kmsre_status st;
@@ -82,6 +81,21 @@ enum kmsre_status kmsre_kms_client_new(struct kmsre_kms_client **out,
     return KMSRE_OK;
 }
 
+/* Making a client fetches algorithms and sets libcurl up: inside the fork
+ * barrier, as every KMS call (base/fork.h). */
+enum kmsre_status kmsre_kms_client_new(struct kmsre_kms_client **out,
+                                       const struct kmsre_kms_config *cfg,
+                                       OSSL_LIB_CTX *libctx,
+                                       struct kmsre_err *err)
+{
+    enum kmsre_status st;
+
+    kmsre_fork_barrier_enter();
+    st = new_client(out, cfg, libctx, err);
+    kmsre_fork_barrier_leave();
+    return st;
+}
+
 static void session_free(struct kmsre_kms_session *s)
 {
     OPENSSL_free(s->key_region);
@@ -97,6 +111,7 @@ void kmsre_kms_client_free(struct kmsre_kms_client *c)
 
     if (c == NULL)
         return;
+    kmsre_fork_barrier_enter(); /* TLS shutdowns and frees inside OpenSSL */
     while ((s = c->sessions) != NULL) {
         c->sessions = s->next;
         session_free(s);
@@ -110,6 +125,7 @@ void kmsre_kms_client_free(struct kmsre_kms_client *c)
     for (i = 0; i < sizeof(c->strings) / sizeof(c->strings[0]); i++)
         OPENSSL_free(c->strings[i]);
     OPENSSL_free(c);
+    kmsre_fork_barrier_leave();
 }
 
 void kmsre_kms_client_set_http(struct kmsre_kms_client *c,
@@ -363,16 +379,19 @@ enum kmsre_status kmsre_kms_reencrypt(struct kmsre_kms_client *c,
     size_t len = 0;
 
     memset(report, 0, sizeof(*report));
+    kmsre_fork_barrier_enter(); /* see base/fork.h */
     st = get_session(c, target, &s, err);
-    if (st != KMSRE_OK)
-        return st;
-    st =
-        kmsre_reencrypt_encode(req, in, inlen, destination_key_id, &body, &len);
-    if (st != KMSRE_OK)
-        return kmsre_fail(err, st, "out of memory");
-    st = kmsre_kms_send(c, s, "ReEncrypt", body, len, &resp, report, err);
+    if (st == KMSRE_OK) {
+        st = kmsre_reencrypt_encode(req, in, inlen, destination_key_id, &body,
+                                    &len);
+        if (st != KMSRE_OK)
+            kmsre_fail(err, st, "out of memory");
+    }
+    if (st == KMSRE_OK)
+        st = kmsre_kms_send(c, s, "ReEncrypt", body, len, &resp, report, err);
     if (st == KMSRE_OK)
         st = kmsre_reencrypt_decode(resp.body, resp.body_len, answer, err);
+    kmsre_fork_barrier_leave();
     OPENSSL_clear_free(body, len);
     kmsre_http_response_clear(&resp);
     return st;

@@ -19,16 +19,20 @@ double kmsre_monotonic_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Outside the fork barrier: a fork() need not wait out a backoff. */
 static void sleep_seconds(double s)
 {
     struct timespec ts;
+    int stepped_out;
 
     if (s <= 0)
         return;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    stepped_out = kmsre_fork_barrier_step_out();
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+    kmsre_fork_barrier_step_in(stepped_out);
 }
 
 /* One attempt's outcome, as the retry logic and the trace see it. */

@@ -240,6 +240,17 @@ static void read_outcome(EVP_PKEY_CTX *ctx, struct call_result *r)
     ERR_pop_to_mark();
 }
 
+/*
+ * OpenSSL's own locks (its DRBG, ex_data, method stores) are not made anew
+ * in a forked child: a program that forks while its threads run must keep
+ * them out of OpenSSL at that moment. The provider does so for its own
+ * work, the KMS call (its fork barrier); this program does so for the rest
+ * (contexts, fetches, error BIOs) with this lock, which fork_round takes
+ * before it forks. The KMS call itself runs outside it, so a fork does
+ * happen while other threads are inside the provider.
+ */
+static pthread_mutex_t own_openssl_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* One encrypt of `input` on its own EVP_PKEY_CTX; the error queue is
  * emptied into r->error. */
 static void reencrypt(const char *what, const char *input,
@@ -249,21 +260,28 @@ static void reencrypt(const char *what, const char *input,
     size_t size = 0, inlen = strlen(input);
     const unsigned char *in = (const unsigned char *)input;
     double t0 = now_ms();
+    int ready;
 
     memset(r, 0, sizeof(*r));
     r->attempts = -1;
+    pthread_mutex_lock(&own_openssl_lock);
     ERR_clear_error();
     ctx = EVP_PKEY_CTX_new_from_pkey(libctx, pkey, NULL);
-    if (ctx != NULL && EVP_PKEY_encrypt_init(ctx) > 0 &&
-        EVP_PKEY_encrypt(ctx, NULL, &size, in, inlen) > 0 &&
-        size <= sizeof(r->out)) {
+    ready = ctx != NULL && EVP_PKEY_encrypt_init(ctx) > 0 &&
+            EVP_PKEY_encrypt(ctx, NULL, &size, in, inlen) > 0 &&
+            size <= sizeof(r->out);
+    pthread_mutex_unlock(&own_openssl_lock);
+    if (ready) {
         r->outlen = size;
         r->encrypted = EVP_PKEY_encrypt(ctx, r->out, &r->outlen, in, inlen) > 0;
-        read_outcome(ctx, r);
     }
+    pthread_mutex_lock(&own_openssl_lock);
+    if (ready)
+        read_outcome(ctx, r);
     r->ms = now_ms() - t0;
     r->error_bytes = take_errors(what, r->error, sizeof(r->error));
     EVP_PKEY_CTX_free(ctx);
+    pthread_mutex_unlock(&own_openssl_lock);
 }
 
 /* Checks one call against -x and -A; one ok/not ok line. Returns 1 when
@@ -519,7 +537,9 @@ static int fork_round(int round)
         test_check(0, "round %d: pipe: %s", round, strerror(errno));
         return failed + 1;
     }
-    /* No helper thread is half-way through a line while we fork. */
+    /* No helper thread is half-way through a line, nor in OpenSSL on this
+     * program's behalf, while we fork. */
+    pthread_mutex_lock(&own_openssl_lock);
     pthread_mutex_lock(&out_lock);
     fflush(stdout);
     fflush(stderr);
@@ -528,6 +548,7 @@ static int fork_round(int round)
 
         if (pid == 0) {
             pthread_mutex_unlock(&out_lock);
+            pthread_mutex_unlock(&own_openssl_lock);
             close(gate[1]);
             child_main(gate[0], c, round);
         }
@@ -536,6 +557,7 @@ static int fork_round(int round)
         pids[n++] = pid;
     }
     pthread_mutex_unlock(&out_lock);
+    pthread_mutex_unlock(&own_openssl_lock);
     if (n < opt.children) {
         test_check(0, "round %d: fork: %s", round, strerror(errno));
         failed++;

@@ -329,6 +329,25 @@ stop_server
 # program's "#" line). No child may deadlock on a lock a thread held.
 start_server fork-threads normal
 evp fork-threads -- -c "$WORK/fork.cnf" -f 4 -r 20 -k 2 -T 2 -a 20
+
+# The first fork of a process is the dangerous one: 16 threads are then in
+# their first KMS calls (first TLS handshakes, DRBGs instantiated, under
+# OpenSSL's locks). Without the provider's fork barrier about 1 run in 8
+# left a child blocked on such a lock. 30 fresh processes, each forking 8
+# children that must all be answered.
+hung=0 failed_runs=0
+for run in $(seq 1 "${FORK_FRESH_RUNS:-30}"); do
+    PROG_RC=0
+    timeout -k 5 "$EVP_GUARD_S" "$bin" -c "$WORK/fork.cnf" -f 8 -r 1 -k 1 \
+        -T 16 -a 5 "$BUILD_DIR" kms:alias/x >"$WORK/fresh.out" 2>&1 || PROG_RC=$?
+    if [ "$PROG_RC" -ne 0 ]; then
+        failed_runs=$((failed_runs + 1))
+        grep -q 'SIGALRM' "$WORK/fresh.out" && hung=$((hung + 1))
+        grep '^not ok' "$WORK/fresh.out" | head -n 3 | sed 's/^/#   /'
+    fi
+done
+check "fork-fresh: ${FORK_FRESH_RUNS:-30} processes fork at once while 16 threads make their first calls: no child hung ($hung), no run failed ($failed_runs)" \
+    [ "$hung:$failed_runs" = 0:0 ]
 stop_server
 
 # ---- through an HTTPS_PROXY CONNECT proxy ------------------------------------------------
