@@ -216,7 +216,7 @@ OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
     if (prov == NULL)
         return 0;
-    if (!kmsre_mutex_init(&prov->client_lock, 0)) {
+    if (!kmsre_mutex_init(&prov->client_lock)) {
         OPENSSL_free(prov);
         return 0;
     }

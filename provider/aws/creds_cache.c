@@ -27,7 +27,7 @@ int kmsre_creds_cache_init(struct kmsre_creds_cache *cache,
         return 0;
     if (service != NULL && strlen(service) >= sizeof(cache->service))
         return 0;
-    if (!kmsre_mutex_init(&cache->lock, 0))
+    if (!kmsre_mutex_init(&cache->lock))
         return 0;
     pthread_cond_init(&cache->refreshed, NULL);
     kmsre_fork_hook_add(&cache->fork_hook, reset_in_child, cache);

@@ -76,13 +76,15 @@ static void open_barrier_in_parent(void)
     pthread_mutex_unlock(&barrier_lock);
 }
 
-/* The child has one thread: this one. */
+/* The child has one thread: this one, which holds barrier_lock (a plain
+ * mutex: it unlocks it as it locked it). Waiters of the condition variable
+ * were other threads; it is made anew. */
 static void reset_barrier_in_child(void)
 {
-    pthread_mutex_init(&barrier_lock, NULL);
     pthread_cond_init(&barrier_changed, NULL);
     forking = 0;
     in_flight = barrier_depth > 0;
+    pthread_mutex_unlock(&barrier_lock);
 }
 
 static struct kmsre_mutex *oldest_mutex(void)
@@ -105,18 +107,6 @@ static void before_fork(void)
         pthread_mutex_lock(&mx->m);
 }
 
-static int init_mutex(pthread_mutex_t *m, int recursive)
-{
-    pthread_mutexattr_t attr;
-    int ok = pthread_mutexattr_init(&attr) == 0;
-
-    if (ok && recursive)
-        ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0;
-    ok = ok && pthread_mutex_init(m, &attr) == 0;
-    pthread_mutexattr_destroy(&attr);
-    return ok;
-}
-
 static void in_parent(void)
 {
     struct kmsre_mutex *mx;
@@ -127,8 +117,9 @@ static void in_parent(void)
     open_barrier_in_parent();
 }
 
-/* The hooks see the state as it was when no one was inside it; then every
- * lock is made anew, unlocked. */
+/* The hooks see the state as it was when no one was inside it; then this
+ * thread, the child's only one, releases the locks it took before the fork
+ * (plain mutexes: the copy of the thread that locked them unlocks them). */
 static void in_child(void)
 {
     struct kmsre_fork_hook *h;
@@ -137,8 +128,8 @@ static void in_child(void)
     for (h = hooks; h != NULL; h = h->next)
         h->child(h->arg);
     for (mx = mutexes; mx != NULL; mx = mx->next)
-        init_mutex(&mx->m, mx->recursive);
-    pthread_mutex_init(&registry, NULL);
+        pthread_mutex_unlock(&mx->m);
+    pthread_mutex_unlock(&registry);
     reset_barrier_in_child();
 }
 
@@ -147,11 +138,10 @@ static void register_handlers(void)
     pthread_atfork(before_fork, in_parent, in_child);
 }
 
-int kmsre_mutex_init(struct kmsre_mutex *mx, int recursive)
+int kmsre_mutex_init(struct kmsre_mutex *mx)
 {
     pthread_once(&atfork_once, register_handlers);
-    mx->recursive = recursive;
-    if (!init_mutex(&mx->m, recursive))
+    if (pthread_mutex_init(&mx->m, NULL) != 0)
         return 0;
     pthread_mutex_lock(&registry);
     mx->prev = NULL;

@@ -4,15 +4,18 @@
  *
  * Every mutex of the provider is a kmsre_mutex. Before fork() the forking
  * thread takes all of them (no other thread is then inside a critical
- * section); the parent releases them afterwards and the child makes them
- * anew (a recursive mutex remembers its owner's thread id, which the
- * child's thread does not have), so a child never inherits a lock held by
- * a thread that does not exist there. None of
- * these mutexes is ever held while another is taken, nor across I/O, so
- * fork() waits microseconds at most. Nor is one held while a kmsre_mutex
- * or a hook is made or destroyed: that takes the registry's lock, which
- * fork() takes before all the others (ThreadSanitizer's lock-order check
- * in integration.hostile would report it).
+ * section); the parent releases them afterwards, and so does the child's
+ * only thread, the copy of the one that took them (plain mutexes, so
+ * unlocking is all it takes; ThreadSanitizer sees the same thread release
+ * what it locked). A child thus never inherits a lock held by a thread
+ * that does not exist there. fork() takes them in the order they were
+ * made in: a lock held while another is taken must be the older one (the
+ * only case: libcurl's share lock, then its DNS lock, made in that
+ * order). None is held across I/O, so fork() waits microseconds at most,
+ * and none while a kmsre_mutex or a hook is made or destroyed: that takes
+ * the registry's lock, which fork() takes before all the others
+ * (ThreadSanitizer's lock-order check in integration.hostile would report
+ * it).
  *
  * A kmsre_fork_hook runs in the child right after fork(), before anything
  * else, for state the child must not use as it is: connections the parent
@@ -36,12 +39,11 @@
 
 struct kmsre_mutex {
     pthread_mutex_t m;
-    int recursive;
     struct kmsre_mutex *next, *prev; /* the registry's list */
 };
 
-/* 1 on success. recursive: the owner may lock it again. */
-int kmsre_mutex_init(struct kmsre_mutex *mx, int recursive);
+/* 1 on success. */
+int kmsre_mutex_init(struct kmsre_mutex *mx);
 void kmsre_mutex_destroy(struct kmsre_mutex *mx);
 void kmsre_mutex_lock(struct kmsre_mutex *mx);
 void kmsre_mutex_unlock(struct kmsre_mutex *mx);

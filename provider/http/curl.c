@@ -54,7 +54,9 @@ struct curl_transport {
     long connect_timeout_ms;
     long request_timeout_ms;
     CURLSH *share;
-    struct kmsre_mutex share_lock; /* recursive: covers all shared data */
+    /* One per kind of data libcurl locks; it nests them (SHARE, then DNS)
+     * in the order they are made in, as fork() takes them (base/fork.h). */
+    struct kmsre_mutex share_locks[CURL_LOCK_DATA_LAST];
     struct kmsre_mutex pool_lock;
     struct origin_pool *pools;
     int stale; /* set in a forked child: the idle handles are the parent's */
@@ -88,16 +90,43 @@ static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
 {
     struct curl_transport *t = userp;
 
-    (void)h, (void)data, (void)a;
-    kmsre_mutex_lock(&t->share_lock);
+    (void)h, (void)a;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        kmsre_mutex_lock(&t->share_locks[data]);
 }
 
 static void share_unlock(CURL *h, curl_lock_data data, void *userp)
 {
     struct curl_transport *t = userp;
 
-    (void)h, (void)data;
-    kmsre_mutex_unlock(&t->share_lock);
+    (void)h;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        kmsre_mutex_unlock(&t->share_locks[data]);
+}
+
+static void destroy_locks(struct curl_transport *t)
+{
+    size_t i;
+
+    kmsre_mutex_destroy(&t->sockets_lock);
+    kmsre_mutex_destroy(&t->pool_lock);
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        kmsre_mutex_destroy(&t->share_locks[i]);
+}
+
+/* On failure every lock is destroyed (a zeroed one harmlessly). */
+static int init_locks(struct curl_transport *t)
+{
+    size_t i;
+    int ok = 1;
+
+    for (i = 0; ok && i < CURL_LOCK_DATA_LAST; i++)
+        ok = kmsre_mutex_init(&t->share_locks[i]);
+    ok = ok && kmsre_mutex_init(&t->pool_lock) &&
+         kmsre_mutex_init(&t->sockets_lock);
+    if (!ok)
+        destroy_locks(t);
+    return ok;
 }
 
 static int make_share(struct curl_transport *t)
@@ -592,31 +621,13 @@ static void curl_free_transport(void *impl)
     free_pools(t->pools);
     if (t->share != NULL)
         curl_share_cleanup(t->share);
-    kmsre_mutex_destroy(&t->share_lock);
-    kmsre_mutex_destroy(&t->pool_lock);
-    kmsre_mutex_destroy(&t->sockets_lock);
+    destroy_locks(t);
     OPENSSL_free(t->sockets);
     OPENSSL_free(t->ca_bundle);
     OPENSSL_free(t);
 }
 
 static const struct kmsre_http_ops curl_ops = {curl_send, curl_free_transport};
-
-static int init_locks(struct curl_transport *t)
-{
-    if (!kmsre_mutex_init(&t->share_lock, 1))
-        return 0;
-    if (!kmsre_mutex_init(&t->pool_lock, 0)) {
-        kmsre_mutex_destroy(&t->share_lock);
-        return 0;
-    }
-    if (!kmsre_mutex_init(&t->sockets_lock, 0)) {
-        kmsre_mutex_destroy(&t->pool_lock);
-        kmsre_mutex_destroy(&t->share_lock);
-        return 0;
-    }
-    return 1;
-}
 
 enum kmsre_status kmsre_http_curl_new(struct kmsre_http *http,
                                       const struct kmsre_http_settings *s)

@@ -46,7 +46,7 @@ static enum kmsre_status set_up(struct kmsre_kms_client *c)
                                      c->cfg.connect_timeout_ms,
                                      c->cfg.request_timeout_ms};
 
-    if (!kmsre_mutex_init(&c->lock, 0) || !kmsre_retry_quota_init(&c->quota) ||
+    if (!kmsre_mutex_init(&c->lock) || !kmsre_retry_quota_init(&c->quota) ||
         !kmsre_rate_limiter_init(&c->limiter, kmsre_monotonic_now()))
         return KMSRE_ERR_NOMEM;
     if (kmsre_sigv4_algs_fetch(&c->algs, c->libctx, NULL) != KMSRE_OK)

@@ -113,7 +113,7 @@ double kmsre_retry_backoff(enum kmsre_retry_mode mode, int retry, double rand01)
 int kmsre_retry_quota_init(struct kmsre_retry_quota *q)
 {
     q->available = KMSRE_RETRY_QUOTA_CAPACITY;
-    return kmsre_mutex_init(&q->lock, 0);
+    return kmsre_mutex_init(&q->lock);
 }
 
 void kmsre_retry_quota_free(struct kmsre_retry_quota *q)
@@ -160,7 +160,7 @@ int kmsre_rate_limiter_init(struct kmsre_rate_limiter *rl, double now)
     rl->last_fail = now;
     rl->last_refill = now;
     rl->last_bucket = floor(now / RL_BUCKET) * RL_BUCKET;
-    return kmsre_mutex_init(&rl->lock, 0);
+    return kmsre_mutex_init(&rl->lock);
 }
 
 void kmsre_rate_limiter_free(struct kmsre_rate_limiter *rl)
