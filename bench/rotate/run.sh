@@ -19,7 +19,8 @@
 # and stand-in together) and fastkms alone under wrk when wrk is installed
 # (the stand-in's own limit). Every output is checked line by line (the
 # stand-in answers 0x02 || input, so line i must answer line i).
-# Writes the table to bench/RESULTS-rotate.md (BENCH_RESULTS="" for none).
+# Writes the table as the "## kms-rotate" section at the end of
+# bench/RESULTS.md, the rest of that file kept (BENCH_RESULTS="" for none).
 # Knobs: BENCH_RECORDS=10000 BENCH_JOBS=64 BENCH_DELAY=5ms BENCH_ROUNDS=3
 #        BENCH_CLI_SAMPLE=256 BENCH_BUILD_DIR=build-bench-rotate
 #        BENCH_NO_INSTALL=1 (never call apt-get)
@@ -34,7 +35,7 @@ DELAY=${BENCH_DELAY:-5ms}
 ROUNDS=${BENCH_ROUNDS:-3}
 CLI_SAMPLE=${BENCH_CLI_SAMPLE:-256}
 BUILD=${BENCH_BUILD_DIR:-build-bench-rotate}
-RESULTS=${BENCH_RESULTS-$root/bench/RESULTS-rotate.md}
+RESULTS=${BENCH_RESULTS-$root/bench/RESULTS.md}
 ARN=arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -212,7 +213,7 @@ r_cli=$(awk -v a="$rot_rate" -v b="$cli_rate" 'BEGIN { printf "%.0f", a / b }')
 yes_no() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? "met" : "missed") }'; }
 per_k() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.2f", c / n * 1000 }'; }
 table=$(cat <<EOF
-# kms-rotate benchmark
+## kms-rotate (bench/rotate/run.sh)
 
 \`bash bench/rotate/run.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(uname -m)); $RECORDS
 base64 blobs, concurrency $JOBS everywhere, against fastkms (Go net/http,
@@ -241,4 +242,10 @@ Limits on this machine: kms-rotate with no delay reached $nodelay_rate records/s
 EOF
 )
 echo "$table"
-if [ -n "$RESULTS" ]; then echo "$table" >"$RESULTS"; log "written to $RESULTS"; fi
+if [ -n "$RESULTS" ]; then
+    # bench/run.sh owns the sections above this one and keeps it.
+    rest=$([ ! -f "$RESULTS" ] || sed '/^## kms-rotate/,$d' "$RESULTS")
+    { [ -z "$rest" ] || printf '%s\n\n' "$rest"; echo "$table"; } >"$RESULTS.new"
+    mv "$RESULTS.new" "$RESULTS"
+    log "written to $RESULTS"
+fi
