@@ -27,14 +27,20 @@ static void register_atfork(void)
     pthread_atfork(NULL, NULL, lock_anew);
 }
 
-static int record(int ok, const char *fmt, va_list ap)
+static void take_lock(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    char line[1024];
 
     pthread_once(&once, register_atfork);
-    vsnprintf(line, sizeof(line), fmt, ap);
     pthread_mutex_lock(&lock);
+}
+
+static int record(int ok, const char *fmt, va_list ap)
+{
+    char line[2048];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    take_lock();
     printf("%s - %s\n", ok ? "ok" : "not ok", line);
     if (ok)
         passed++;
@@ -91,13 +97,16 @@ int test_expect_contains(const char *got, const char *want, const char *fmt,
 
 void test_note(const char *fmt, ...)
 {
+    char line[2048];
     va_list ap;
 
     va_start(ap, fmt);
-    printf("# ");
-    vprintf(fmt, ap);
-    printf("\n");
+    vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    take_lock();
+    printf("# %s\n", line);
+    fflush(stdout);
+    pthread_mutex_unlock(&lock);
 }
 
 int test_summary(void)

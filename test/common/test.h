@@ -28,7 +28,7 @@ int test_expect_str(const char *got, const char *want, const char *fmt, ...)
 int test_expect_contains(const char *got, const char *want, const char *fmt,
                          ...) TEST_PRINTF(3, 4);
 
-/* A "# ..." comment line. */
+/* A "# ..." comment line. Thread-safe. */
 void test_note(const char *fmt, ...) TEST_PRINTF(1, 2);
 
 /* Prints "N passed, M failed"; the exit status for main (0: all passed,

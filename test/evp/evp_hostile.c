@@ -114,22 +114,6 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- reporting ------------------------------------------------------- */
 
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
-{
-    va_list ap;
-
-    pthread_mutex_lock(&out_lock);
-    fputs("# ", stdout);
-    va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    pthread_mutex_unlock(&out_lock);
-}
-
 /*
  * Empties this thread's error queue onto stderr (as ERR_print_errors_fp
  * prints it) and its last line, the outermost error (the provider's own
@@ -594,9 +578,9 @@ static void run_fork(void)
     double t0 = now_ms();
 
     if (opt.threads > 0 && JOIN_BEFORE_FORK)
-        note("%s build: the %d helper threads run and are joined before "
-             "each fork (it cannot follow a fork while other threads run)",
-             FORK_SANITIZER, opt.threads);
+        test_note("%s build: the %d helper threads run and are joined before "
+                  "each fork (it cannot follow a fork while other threads run)",
+                  FORK_SANITIZER, opt.threads);
     else if (opt.threads > 0)
         helpers_start(0, 0);
     for (round = 1; round <= opt.rounds; round++) {
@@ -613,8 +597,8 @@ static void run_fork(void)
     if (opt.threads > 0 && !JOIN_BEFORE_FORK)
         helpers_join();
     if (opt.threads > 0)
-        note("the helper threads made %d calls (failures only printed)",
-             helpers.calls);
+        test_note("the helper threads made %d calls (failures only printed)",
+                  helpers.calls);
     test_check(failed_rounds == 0,
                "fork: %d rounds x %d children x %d calls: %d rounds failed "
                "(%.0f ms)",

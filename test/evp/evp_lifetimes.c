@@ -86,22 +86,6 @@ static int n_outputs; /* protected by out_lock */
 
 /* ---- reporting ------------------------------------------------------- */
 
-static void comment(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void comment(const char *fmt, ...)
-{
-    va_list ap;
-
-    pthread_mutex_lock(&out_lock);
-    fputs("# ", stdout);
-    va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    pthread_mutex_unlock(&out_lock);
-}
-
 /* Print (and empty) this thread's error queue, as one block. */
 static void dump_errors(const char *what)
 {
@@ -484,8 +468,8 @@ static void check_libctxs(void)
     int i, started = 0, all = 1;
     double t0 = now_s();
 
-    comment("check 1: %d library contexts at once, %d ReEncrypt each",
-            opt.libctxs, opt.libctx_ops);
+    test_note("check 1: %d library contexts at once, %d ReEncrypt each",
+              opt.libctxs, opt.libctx_ops);
     if (ws == NULL ||
         pthread_barrier_init(&libctx_barrier, NULL, (unsigned)opt.libctxs)) {
         test_check(0, "check 1: set-up failed");
@@ -553,7 +537,7 @@ static void check_cycles(void)
     int i, n_ok = 0;
     double t0 = now_s();
 
-    comment("check 2: %d load/unload cycles", opt.cycles);
+    test_note("check 2: %d load/unload cycles", opt.cycles);
     for (i = 0; i < opt.cycles; i++) {
         snprintf(what, sizeof(what), "cycle %d", i);
         snprintf(name, sizeof(name), "cycle%d.bin", i);
@@ -666,9 +650,9 @@ static void check_shared_key(struct env *e, EVP_PKEY *pkey)
     int i, started = 0, n_ok = 0, kd_started, cd_started;
     double t0 = now_s();
 
-    comment("check 3: one EVP_PKEY, %d threads x %d ReEncrypt, while "
-            "another thread dups the key and another dups a configured ctx",
-            opt.threads, opt.ops);
+    test_note("check 3: one EVP_PKEY, %d threads x %d ReEncrypt, while "
+              "another thread dups the key and another dups a configured ctx",
+              opt.threads, opt.ops);
     memset(&st, 0, sizeof(st));
     st.libctx = e->libctx;
     st.pkey = pkey;
@@ -767,10 +751,10 @@ static void check_ctx_copies(struct env *e, EVP_PKEY *pkey)
     int i, n_ok = 0, dup_fail = 0, started = 0;
     double t0 = now_s();
 
-    comment("check 3b: %d threads, each with its own EVP_PKEY_CTX_dup copy "
-            "of one configured ctx: %d dup/free of it, then a ReEncrypt, "
-            "twice",
-            n, opt.copy_rounds);
+    test_note("check 3b: %d threads, each with its own EVP_PKEY_CTX_dup copy "
+              "of one configured ctx: %d dup/free of it, then a ReEncrypt, "
+              "twice",
+              n, opt.copy_rounds);
     memset(ws, 0, sizeof(ws));
     if (tmpl == NULL) {
         test_check(0, "check 3b: cannot configure the template ctx");
@@ -816,8 +800,8 @@ static void check_reload(void)
     char why[256] = "";
     int ok;
 
-    comment("check 4: provider unloaded with no key live, then reloaded in "
-            "the same library context");
+    test_note("check 4: provider unloaded with no key live, then reloaded in "
+              "the same library context");
     if (!env_open(&e, why, sizeof(why))) {
         test_check(0, "check 4: %s", why);
         dump_errors("check 4");
@@ -845,8 +829,8 @@ static void check_reload(void)
         /* Informational: OpenSSL's own behaviour, not the provider's. */
         EVP_PKEY *none = store_load(e.libctx, opt.uri);
 
-        comment("with %s unloaded, OSSL_STORE on %s %s", PROV_NAME, opt.uri,
-                none == NULL ? "fails" : "still loads a key");
+        test_note("with %s unloaded, OSSL_STORE on %s %s", PROV_NAME, opt.uri,
+                  none == NULL ? "fails" : "still loads a key");
         EVP_PKEY_free(none);
         ERR_clear_error();
     }
@@ -1006,8 +990,8 @@ int main(int argc, char **argv)
      * not document that order as valid (OSSL_PROVIDER_unload(3) and
      * OSSL_LIB_CTX_free(3) say nothing of live objects), so it is not tested.
      */
-    comment("SKIP check 5: freeing providers before their keys is not "
-            "documented as valid by OpenSSL");
+    test_note("SKIP check 5: freeing providers before their keys is not "
+              "documented as valid by OpenSSL");
 
     if (open_with_key(&e, &pkey, "check 3b"))
         check_ctx_copies(&e, pkey);
