@@ -162,8 +162,9 @@ static void publish_locked(struct kmsre_creds_cache *cache,
 }
 
 /* Runs the fetch without the lock, so other threads keep signing with the
- * current credentials meanwhile (and fork() does not wait for it). Called
- * and returns with the lock held. */
+ * current credentials meanwhile. (A fork() waits for the fetch at the fork
+ * barrier, not at this lock: base/fork.h.) Called and returns with the
+ * lock held. */
 static enum kmsre_status refresh_locked(struct kmsre_creds_cache *cache,
                                         struct kmsre_err *err)
 {

@@ -40,8 +40,11 @@ Modes:
 
 Log (--log, one line per event, flushed at once):
   conn=C open alpn=P                  C counts accepted connections from 1
-  conn=C req=R input=I answered       R counts requests on that connection
-  conn=C req=R input=I cut-mid-body | unanswered | extra-sent=EXTRA-...
+  conn=C req=R n=N key=K input=I answered
+                                      R counts requests on that connection,
+                                      N all requests; K: the access key id
+                                      of the request's SigV4 Credential
+  conn=C req=R n=N key=K input=I cut-mid-body | unanswered | extra-sent=...
   conn=C h2-negotiated first-bytes=...
   conn=C close reason=...
   n=N                                 N counts requests over the server (also
@@ -52,6 +55,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -232,6 +236,12 @@ class Connection:
         self.log("close reason=%s" % reason)
 
 
+def access_key_id(headers):
+    """The access key id the request says it was signed with, or "-"."""
+    m = re.search(r"Credential=([A-Z0-9]+)/", headers.get("authorization", ""))
+    return m.group(1) if m else "-"
+
+
 def decode_input(method, headers, body):
     """The request's input blob, or (status, error body) to answer."""
     if method != "POST":
@@ -302,8 +312,8 @@ def serve_http(server, conn):
         conn.n_requests += 1
         n = server.next_request()
         inp, err = decode_input(method, headers, body)
-        what = "conn=%d req=%d n=%d input=%s" % (
-            conn.number, conn.n_requests, n,
+        what = "conn=%d req=%d n=%d key=%s input=%s" % (
+            conn.number, conn.n_requests, n, access_key_id(headers),
             printable(inp) if inp is not None else "-")
         if err is not None:
             status, out = err

@@ -324,6 +324,27 @@ check "fork: the server answered all $want requests, each once" \
     [ "$(count fork ' answered$'):$(sed -n 's/.* input=\([^ ]*\) answered$/\1/p' "$WORK/fork.log" | sort -u | wc -l)" = "$want:$want" ]
 stop_server
 
+# Credentials the parent fetched serve its children: a credential_process
+# that counts its runs is run once, by the parent's first call, for 3
+# rounds of 4 children.
+cat >"$WORK/count-creds.sh" <<PROC
+#!/bin/sh
+echo run >>"$WORK/count-creds.runs"
+echo '{"Version": 1, "AccessKeyId": "AKIAFORKCREDS0000000", "SecretAccessKey": "fork-creds-secret"}'
+PROC
+chmod +x "$WORK/count-creds.sh"
+printf '%s\n' "[profile fork-creds]" "credential_process = $WORK/count-creds.sh" \
+    >"$WORK/fork-creds.config"
+start_server fork-creds normal
+evp fork-creds -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+    AWS_PROFILE=fork-creds AWS_CONFIG_FILE="$WORK/fork-creds.config" \
+    -- -c "$WORK/fork.cnf" -f 4 -r 3 -k 1 -a 20
+check "fork-creds: the server answered 15 requests, signed with the process's key" \
+    [ "$(count fork-creds 'AKIAFORKCREDS0000000.* answered$')" = 15 ]
+check "fork-creds: the credential process ran once ($(wc -l <"$WORK/count-creds.runs" 2>/dev/null || echo 0) runs)" \
+    [ "$(wc -l <"$WORK/count-creds.runs")" = 1 ]
+stop_server
+
 # The same while 2 parent threads keep re-encrypting as the main thread
 # forks (a ThreadSanitizer build joins them before each fork: see the
 # program's "#" line). No child may deadlock on a lock a thread held.

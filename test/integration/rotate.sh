@@ -67,6 +67,10 @@ check "--lines --jobs 64: line i answers line i (decrypts to plain-i)" \
     "${H[@]}" check-lines ordered.out "$NEW_ARN" --ctx "$IT"
 # 300 TLS handshakes at once queue up at the Python test server (more so
 # under ThreadSanitizer): a connect budget to match, as a user would set.
+# In an ASan build, LeakSanitizer's exit-time tracer once crashed after this
+# run ("Tracer caught signal 11") although every worker had been joined
+# (gdb at _exit: one thread left); leaks are checked by every other run
+# here, the same code with fewer threads.
 cat >patient.cnf <<CNF
 openssl_conf = init
 [init]
@@ -81,7 +85,8 @@ activate = 1
 connect-timeout-ms = 60000
 CNF
 check "--lines --jobs 2000: 2000 worker threads on one key" \
-    env OPENSSL_CONF=patient.cnf "$ROT" --no-progress --to alias/new \
+    env OPENSSL_CONF=patient.cnf ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    "$ROT" --no-progress --to alias/new \
     --from-context Dept=IT --lines --jobs 2000 --input plain.b64 --output j2000.out
 check "--lines --jobs 2000: every line decrypts, in order" \
     "${H[@]}" check-lines j2000.out "$NEW_ARN" --ctx "$IT"
