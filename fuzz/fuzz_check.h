@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHECK(cond)                                                            \
     do {                                                                       \
@@ -28,6 +29,17 @@ static inline uint32_t fuzz_input_hash(const uint8_t *data, size_t size)
     for (i = 0; i < size; i++)
         h = (h ^ data[i]) * 16777619u;
     return h;
+}
+
+/* A copy of the input without a terminating NUL, so a parser that reads
+ * past size is caught; NULL if malloc fails. free() it. */
+static inline char *fuzz_unterminated_copy(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size ? size : 1);
+
+    if (text != NULL && size > 0)
+        memcpy(text, data, size);
+    return text;
 }
 
 #endif

@@ -174,12 +174,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > 64 * 1024)
         return 0;
-    /* A copy without a terminating NUL, so reads past size are caught. */
-    text = malloc(size ? size : 1);
+    text = fuzz_unterminated_copy(data, size);
     if (text == NULL)
         return 0;
-    if (size > 0)
-        memcpy(text, data, size);
 
     memset(&ctx, 0x55, sizeof(ctx));
     fuzz_alloc_reset(0);

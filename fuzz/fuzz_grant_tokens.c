@@ -129,12 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > 128 * 1024)
         return 0;
-    /* No terminating NUL: reads past size are caught. */
-    text = malloc(size ? size : 1);
+    text = fuzz_unterminated_copy(data, size);
     if (text == NULL)
         return 0;
-    if (size > 0)
-        memcpy(text, data, size);
     nl = memchr(text, '\n', size);
     if (nl == NULL) {
         append(&list, text, size, seed);

@@ -233,12 +233,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size > 256 * 1024)
         return 0;
-    /* No terminating NUL: reads past size are caught. */
-    text = malloc(size ? size : 1);
+    text = fuzz_unterminated_copy(data, size);
     if (text == NULL)
         return 0;
-    if (size > 0)
-        memcpy(text, data, size);
 
     fuzz_alloc_reset(0);
     st = kmsre_ini_parse(text, size, &ini);

@@ -35,6 +35,8 @@ static void take_lock(void)
     pthread_mutex_lock(&lock);
 }
 
+static int record(int ok, const char *fmt, va_list ap) TEST_PRINTF(2, 0);
+
 static int record(int ok, const char *fmt, va_list ap)
 {
     char line[2048];
