@@ -59,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
+#include "evp_store.h"
 
 /*
  * Sanitizers that cannot follow a fork while other threads run: TSan (a
@@ -608,32 +609,6 @@ static void run_fork(void)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static EVP_PKEY *store_load(const char *uri)
-{
-    OSSL_STORE_CTX *sctx;
-    EVP_PKEY *key = NULL;
-    int guard = 0;
-
-    sctx = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (sctx == NULL)
-        return NULL;
-    if (!OSSL_STORE_expect(sctx, OSSL_STORE_INFO_PKEY)) {
-        OSSL_STORE_close(sctx);
-        return NULL;
-    }
-    while (key == NULL && !OSSL_STORE_eof(sctx) && guard++ < 100) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(sctx);
-
-        if (info == NULL)
-            continue;
-        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            key = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
-    }
-    OSSL_STORE_close(sctx);
-    return key;
-}
-
 static int usage(void)
 {
     fprintf(stderr,
@@ -751,7 +726,9 @@ int main(int argc, char **argv)
     }
     prov = OSSL_PROVIDER_load(libctx, "kmsreencrypt");
     deflt = OSSL_PROVIDER_load(libctx, "default");
-    pkey = prov != NULL && deflt != NULL ? store_load(opt.uri) : NULL;
+    pkey = prov != NULL && deflt != NULL
+               ? evp_store_load(libctx, opt.uri, OSSL_STORE_INFO_PKEY, NULL)
+               : NULL;
     test_check(pkey != NULL, "provider loaded from %s, key %s", opt.module_dir,
                opt.uri);
     if (pkey == NULL) {

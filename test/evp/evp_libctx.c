@@ -23,6 +23,7 @@
 #include <openssl/store.h>
 #include "recorder_provider.h"
 #include "test.h"
+#include "evp_store.h"
 
 static unsigned char *read_file(const char *path, size_t *len)
 {
@@ -57,21 +58,6 @@ static OSSL_LIB_CTX *make_context(const char *mode, const char *module_dir)
                "loaded (%s)",
                mode);
     return ok ? libctx : NULL;
-}
-
-static EVP_PKEY *load_key(OSSL_LIB_CTX *libctx, const char *uri)
-{
-    OSSL_STORE_CTX *st =
-        OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
-    OSSL_STORE_INFO *info = NULL;
-    EVP_PKEY *key = NULL;
-
-    if (st != NULL && OSSL_STORE_expect(st, OSSL_STORE_INFO_PKEY) &&
-        (info = OSSL_STORE_load(st)) != NULL)
-        key = OSSL_STORE_INFO_get1_PKEY(info);
-    OSSL_STORE_INFO_free(info);
-    OSSL_STORE_close(st);
-    return key;
 }
 
 static int reencrypt(OSSL_LIB_CTX *libctx, EVP_PKEY *key,
@@ -112,7 +98,7 @@ int main(int argc, char **argv)
     blob = read_file(argv[4], &len);
     libctx = make_context(mode, argv[2]);
     if (libctx != NULL)
-        key = load_key(libctx, argv[3]);
+        key = evp_store_load(libctx, argv[3], OSSL_STORE_INFO_PKEY, NULL);
     test_check(blob != NULL && key != NULL, "blob read, key %s loaded",
                argv[3]);
     digests = recorder_digest_inits();

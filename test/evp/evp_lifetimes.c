@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
+#include "evp_store.h"
 
 #define ALG_NAME "KMS-REENCRYPT"
 #define PROV_NAME "kmsreencrypt"
@@ -219,38 +220,6 @@ static int env_close(struct env *e)
     OSSL_LIB_CTX_free(e->libctx);
     memset(e, 0, sizeof(*e));
     return ok;
-}
-
-/* OSSL_STORE_open_ex + expect + the load loop of apps/lib/apps.c. */
-static EVP_PKEY *store_load(OSSL_LIB_CTX *libctx, const char *uri)
-{
-    OSSL_STORE_CTX *sctx;
-    EVP_PKEY *pkey = NULL;
-    int guard = 0;
-
-    sctx = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (sctx == NULL)
-        return NULL;
-    if (!OSSL_STORE_expect(sctx, OSSL_STORE_INFO_PKEY)) {
-        OSSL_STORE_close(sctx);
-        return NULL;
-    }
-    while (!OSSL_STORE_eof(sctx) && guard++ < 100) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(sctx);
-
-        if (info == NULL)
-            continue;
-        if (pkey == NULL &&
-            OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            pkey = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
-    }
-    OSSL_STORE_close(sctx);
-    if (guard > 100) {
-        EVP_PKEY_free(pkey);
-        return NULL;
-    }
-    return pkey;
 }
 
 /* ---- one ReEncrypt ---------------------------------------------------- */
@@ -436,7 +405,8 @@ static void *libctx_main(void *arg)
     int i;
 
     w->ok_setup = env_open(&e, why, sizeof(why)) &&
-                  (pkey = store_load(e.libctx, opt.uri)) != NULL;
+                  (pkey = evp_store_load(e.libctx, opt.uri,
+                                         OSSL_STORE_INFO_PKEY, NULL)) != NULL;
     if (w->ok_setup && !EVP_PKEY_is_a(pkey, ALG_NAME)) {
         snprintf(why, sizeof(why), "the key is not a %s", ALG_NAME);
         w->ok_setup = 0;
@@ -512,7 +482,8 @@ static int one_cycle(const char *what, const char *name, int verbose)
     int ok;
 
     ok = env_open(&e, why, sizeof(why));
-    if (ok && (pkey = store_load(e.libctx, opt.uri)) == NULL) {
+    if (ok && (pkey = evp_store_load(e.libctx, opt.uri, OSSL_STORE_INFO_PKEY,
+                                     NULL)) == NULL) {
         snprintf(why, sizeof(why), "OSSL_STORE could not load %s", opt.uri);
         ok = 0;
     }
@@ -808,7 +779,7 @@ static void check_reload(void)
         env_close(&e);
         return;
     }
-    pkey = store_load(e.libctx, opt.uri);
+    pkey = evp_store_load(e.libctx, opt.uri, OSSL_STORE_INFO_PKEY, NULL);
     ok = pkey != NULL &&
          reencrypt_to_file(e.libctx, pkey, NULL, "check 4: before the unload",
                            "reload-before.bin", 1);
@@ -827,7 +798,8 @@ static void check_reload(void)
                PROV_NAME);
     {
         /* Informational: OpenSSL's own behaviour, not the provider's. */
-        EVP_PKEY *none = store_load(e.libctx, opt.uri);
+        EVP_PKEY *none =
+            evp_store_load(e.libctx, opt.uri, OSSL_STORE_INFO_PKEY, NULL);
 
         test_note("with %s unloaded, OSSL_STORE on %s %s", PROV_NAME, opt.uri,
                   none == NULL ? "fails" : "still loads a key");
@@ -840,7 +812,7 @@ static void check_reload(void)
                PROV_NAME);
     dump_errors("check 4 reload");
     if (e.kms != NULL) {
-        pkey = store_load(e.libctx, opt.uri);
+        pkey = evp_store_load(e.libctx, opt.uri, OSSL_STORE_INFO_PKEY, NULL);
         if (pkey == NULL)
             test_check(0,
                        "check 4: OSSL_STORE after the reload could not load %s",
@@ -869,7 +841,8 @@ static int open_with_key(struct env *e, EVP_PKEY **pkey, const char *what)
         dump_errors(what);
         return 0;
     }
-    if ((*pkey = store_load(e->libctx, opt.uri)) == NULL) {
+    if ((*pkey = evp_store_load(e->libctx, opt.uri, OSSL_STORE_INFO_PKEY,
+                                NULL)) == NULL) {
         test_check(0, "%s: OSSL_STORE could not load %s", what, opt.uri);
         dump_errors(what);
         return 0;

@@ -55,6 +55,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "evp_store.h"
 
 #define ALG_NAME "KMS-REENCRYPT"
 #define MAX_CIPHERTEXT 6144
@@ -186,49 +187,7 @@ static int is_key_arn(const char *s)
            strstr(s, ":key/") != NULL;
 }
 
-/* ---- loading keys ---------------------------------------------------- */
-
-/* OSSL_STORE_open_ex + expect + the load loop of apps/lib/apps.c. */
-static EVP_PKEY *store_load(const char *uri, int expect, int *n_objects)
-{
-    OSSL_STORE_CTX *sctx;
-    EVP_PKEY *pkey = NULL;
-    int guard = 0;
-
-    *n_objects = 0;
-    sctx = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (sctx == NULL)
-        return NULL;
-    if (!OSSL_STORE_expect(sctx, expect)) {
-        OSSL_STORE_close(sctx);
-        return NULL;
-    }
-    /* The guard catches a store whose eof never turns true (a hang in
-     * `openssl pkeyutl`). */
-    while (!OSSL_STORE_eof(sctx) && guard++ < 100) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(sctx);
-        int type;
-
-        if (info == NULL)
-            continue;
-        type = OSSL_STORE_INFO_get_type(info);
-        (*n_objects)++;
-        if (pkey == NULL && type == expect) {
-            if (type == OSSL_STORE_INFO_PKEY)
-                pkey = OSSL_STORE_INFO_get1_PKEY(info);
-            else if (type == OSSL_STORE_INFO_PUBKEY)
-                pkey = OSSL_STORE_INFO_get1_PUBKEY(info);
-        }
-        OSSL_STORE_INFO_free(info);
-    }
-    if (guard > 100) {
-        test_check(0, "store: eof never became true for %s", uri);
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-    OSSL_STORE_close(sctx);
-    return pkey;
-}
+/* ---- checking keys ------------------------------------------------- */
 
 static void check_key(EVP_PKEY *pkey, const char *what, const char *key_id)
 {
@@ -782,16 +741,17 @@ int main(int argc, char **argv)
     }
 
     /* The key through the store: private view, then public (-pubin). */
-    pkey = store_load(opt.uri, OSSL_STORE_INFO_PKEY, &n_objects);
+    pkey = evp_store_load(libctx, opt.uri, OSSL_STORE_INFO_PKEY, &n_objects);
     test_check(pkey != NULL && n_objects == 1,
                "OSSL_STORE (expect PKEY) loads one key from %s (%d objects)",
                opt.uri, n_objects);
-    pub = store_load(opt.uri, OSSL_STORE_INFO_PUBKEY, &n_objects);
+    pub = evp_store_load(libctx, opt.uri, OSSL_STORE_INFO_PUBKEY, &n_objects);
     test_check(pub != NULL && n_objects == 1,
                "OSSL_STORE (expect PUBKEY) loads one public key (%d objects)",
                n_objects);
     {
-        EVP_PKEY *none = store_load(opt.uri, OSSL_STORE_INFO_CERT, &n_objects);
+        EVP_PKEY *none =
+            evp_store_load(libctx, opt.uri, OSSL_STORE_INFO_CERT, &n_objects);
 
         test_check(none == NULL && n_objects == 0,
                    "OSSL_STORE (expect CERT) finds nothing and reaches eof");

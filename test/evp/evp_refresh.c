@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 #include <openssl/store.h>
+#include "evp_store.h"
 
 static OSSL_LIB_CTX *libctx;
 static EVP_PKEY *key;
@@ -65,26 +66,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static EVP_PKEY *load_key(const char *uri)
-{
-    OSSL_STORE_CTX *st =
-        OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
-    EVP_PKEY *pkey = NULL;
-
-    if (st == NULL)
-        return NULL;
-    OSSL_STORE_expect(st, OSSL_STORE_INFO_PKEY);
-    while (pkey == NULL && !OSSL_STORE_eof(st)) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(st);
-
-        if (info != NULL)
-            pkey = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
-    }
-    OSSL_STORE_close(st);
-    return pkey;
-}
-
 int main(int argc, char **argv)
 {
     OSSL_PROVIDER *p1, *p2;
@@ -104,7 +85,9 @@ int main(int argc, char **argv)
     OSSL_PROVIDER_set_default_search_path(libctx, argv[1]);
     p1 = OSSL_PROVIDER_load(libctx, "kmsreencrypt");
     p2 = OSSL_PROVIDER_load(libctx, "default");
-    key = p1 != NULL && p2 != NULL ? load_key(argv[2]) : NULL;
+    key = p1 != NULL && p2 != NULL
+              ? evp_store_load(libctx, argv[2], OSSL_STORE_INFO_PKEY, NULL)
+              : NULL;
     if (key == NULL) {
         ERR_print_errors_fp(stderr);
         return 1;
