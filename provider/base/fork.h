@@ -3,19 +3,21 @@
  * fork() safety for state that threads share.
  *
  * Every mutex of the provider is a kmsre_mutex. Before fork() the forking
- * thread takes all of them (no other thread is then inside a critical
- * section); the parent releases them afterwards, and so does the child's
- * only thread, the copy of the one that took them (plain mutexes, so
- * unlocking is all it takes; ThreadSanitizer sees the same thread release
- * what it locked). A child thus never inherits a lock held by a thread
- * that does not exist there. fork() takes them in the order they were
- * made in: a lock held while another is taken must be the older one (the
- * only case: libcurl's share lock, then its DNS lock, made in that
- * order). None is held across I/O, so fork() waits microseconds at most,
- * and none while a kmsre_mutex or a hook is made or destroyed: that takes
- * the registry's lock, which fork() takes before all the others
- * (ThreadSanitizer's lock-order check in integration.hostile would report
- * it).
+ * thread takes all of them, oldest first (no other thread is then inside
+ * a critical section); the parent releases them afterwards, and so does
+ * the child's only thread, the copy of the one that took them (plain
+ * mutexes: unlocking is all it takes, and ThreadSanitizer sees the thread
+ * that locked them unlock them). A child thus never inherits a lock held
+ * by a thread that does not exist there.
+ *
+ * None of them is held across I/O, so fork() waits microseconds at most.
+ * None is held while another is taken: libcurl's share locks (one per
+ * kind of data) were never seen nested with libcurl 7.88, and should a
+ * libcurl hold SHARE while taking DNS, that is the order they are made
+ * and taken in. Nor is one held while a kmsre_mutex or a hook is made or
+ * destroyed: that takes the registry's lock, which fork() takes before
+ * all the others (ThreadSanitizer's lock-order check in
+ * integration.hostile would report it).
  *
  * A kmsre_fork_hook runs in the child right after fork(), before anything
  * else, for state the child must not use as it is: connections the parent

@@ -54,8 +54,7 @@ struct curl_transport {
     long connect_timeout_ms;
     long request_timeout_ms;
     CURLSH *share;
-    /* One per kind of data libcurl locks; it nests them (SHARE, then DNS)
-     * in the order they are made in, as fork() takes them (base/fork.h). */
+    /* One per kind of data libcurl locks (plain mutexes: base/fork.h). */
     struct kmsre_mutex share_locks[CURL_LOCK_DATA_LAST];
     struct kmsre_mutex pool_lock;
     struct origin_pool *pools;
