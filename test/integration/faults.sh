@@ -79,26 +79,14 @@ CONTEXT=app=wrong run_case "InvalidCiphertextException is not retried" \
     fail 1 2000 "InvalidCiphertextException" ""
 
 # A slow answer is cut off by request-timeout-ms and the retry succeeds.
-cat >slow.cnf <<CNF
-openssl_conf = init
-[init]
-providers = prov
-[prov]
-default = dflt
-kmsreencrypt = kms
-[dflt]
-activate = 1
-[kms]
-activate = 1
-request-timeout-ms = 700
-CNF
+provider_cnf slow.cnf "request-timeout-ms = 700"
 run_case "slow answer: timeout, then a retry" ok 2 4000 "" \
     '{"mode": "delay", "count": 1, "delay_ms": 5000}' OPENSSL_CONF=slow.cnf
 
 # Attempt budget: environment, then cnf over environment.
 run_case "AWS_MAX_ATTEMPTS=1: no retry" fail 1 2000 "KMS ThrottlingException" \
     '{"mode": "throttle", "count": 1}' AWS_MAX_ATTEMPTS=1
-sed 's/request-timeout-ms = 700/max-attempts = 2/' slow.cnf >two.cnf
+provider_cnf two.cnf "max-attempts = 2"
 run_case "cnf max-attempts=2 wins over AWS_MAX_ATTEMPTS=5" fail 2 4000 \
     "KMS ServiceUnavailableException" '{"mode": "503", "count": 10}' \
     OPENSSL_CONF=two.cnf AWS_MAX_ATTEMPTS=5

@@ -66,13 +66,7 @@ export AWS_CA_BUNDLE=$WORK/tls/ca.pem
 make_cnf() {
     local name=$1
     shift
-    {
-        printf '%s\n' "openssl_conf = init" "[init]" "providers = prov" \
-            "[prov]" "default = dflt" "kmsreencrypt = kms" "[dflt]" \
-            "activate = 1" "[kms]" "module = $BUILD_DIR/kmsreencrypt.so" \
-            "activate = 1"
-        printf '%s\n' "$@"
-    } >"$WORK/$name.cnf"
+    provider_cnf "$WORK/$name.cnf" "$@"
 }
 
 # ---- servers -----------------------------------------------------------------

@@ -64,6 +64,21 @@ die() {
     exit 1
 }
 
+# provider_cnf FILE LINE...: an OpenSSL configuration that activates the
+# default provider and this build's kmsreencrypt, with the LINEs (e.g.
+# "request-timeout-ms = 700") in kmsreencrypt's section.
+provider_cnf() {
+    local out=$1
+    shift
+    {
+        printf '%s\n' "openssl_conf = init" "[init]" "providers = prov" \
+            "[prov]" "default = dflt" "kmsreencrypt = kms" "[dflt]" \
+            "activate = 1" "[kms]" "module = $BUILD_DIR/kmsreencrypt.so" \
+            "activate = 1"
+        printf '%s\n' "$@"
+    } >"$out"
+}
+
 start_kms() {
     if ! bash "$KMSCTL" start "$WORK/kms" >"$WORK/kmsctl.out" 2>&1; then
         sed 's/^/#   /' "$WORK/kmsctl.out" >&2

@@ -71,19 +71,7 @@ check "--lines --jobs 64: line i answers line i (decrypts to plain-i)" \
 # run ("Tracer caught signal 11") although every worker had been joined
 # (gdb at _exit: one thread left); leaks are checked by every other run
 # here, the same code with fewer threads.
-cat >patient.cnf <<CNF
-openssl_conf = init
-[init]
-providers = prov
-[prov]
-default = dflt
-kmsreencrypt = kms
-[dflt]
-activate = 1
-[kms]
-activate = 1
-connect-timeout-ms = 60000
-CNF
+provider_cnf patient.cnf "connect-timeout-ms = 60000"
 check "--lines --jobs 2000: 2000 worker threads on one key" \
     env OPENSSL_CONF=patient.cnf ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
     "$ROT" --no-progress --to alias/new \
