@@ -15,7 +15,7 @@ static void register_handlers(void);
 static pthread_mutex_t barrier_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t barrier_changed = PTHREAD_COND_INITIALIZER;
 static int in_flight;
-static int forking;
+static int forking; /* fork() calls between close_barrier and their end */
 static _Thread_local int barrier_depth; /* this thread's nesting */
 
 void kmsre_fork_barrier_enter(void)
@@ -54,24 +54,25 @@ void kmsre_fork_barrier_step_in(int stepped_out)
         kmsre_fork_barrier_enter();
 }
 
-/* Waits until no other thread is inside a KMS call (the forking thread may
- * be inside one itself, e.g. an application callback that forks), and
- * keeps barrier_lock until the fork is over. */
+/* Waits until no other thread is inside a KMS call, and keeps barrier_lock
+ * until the fork is over. The forking thread may be inside one itself (a
+ * callback that forks): it then counts itself out, and does not wait for
+ * another thread's fork, which would be waiting for it to leave. */
 static void close_barrier(void)
 {
     int mine = barrier_depth > 0;
 
     pthread_mutex_lock(&barrier_lock);
-    while (forking) /* another thread's fork() first */
+    while (forking > 0 && !mine) /* another thread's fork() first */
         pthread_cond_wait(&barrier_changed, &barrier_lock);
-    forking = 1;
+    forking++;
     while (in_flight > mine)
         pthread_cond_wait(&barrier_changed, &barrier_lock);
 }
 
 static void open_barrier_in_parent(void)
 {
-    forking = 0;
+    forking--;
     pthread_cond_broadcast(&barrier_changed);
     pthread_mutex_unlock(&barrier_lock);
 }
