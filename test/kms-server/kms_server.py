@@ -812,7 +812,10 @@ def op_create_grant(srv, args):
         check_grant_tokens(srv, args)
     dry_run_check(args)
     grant_id = secrets.token_hex(32)
-    token = base64.urlsafe_b64encode(secrets.token_bytes(96)).decode("ascii").rstrip("=")
+    # Starts as AWS's tokens do ("AQ..."): one that began with "-" (1 in 64
+    # of plain urlsafe base64) would read as an option to the AWS CLI.
+    token = "AQpA" + base64.urlsafe_b64encode(
+        secrets.token_bytes(96)).decode("ascii").rstrip("=")
     with srv.store.lock:
         srv.store.grants[grant_id] = {"key": key.id, "token": token,
                                       "grantee": args.get("GranteePrincipal"),
